@@ -1,0 +1,41 @@
+# Thin wrapper over CMake/CTest. `make dev` and `make test` are the whole quickstart.
+BUILD_DIR ?= build
+JOBS ?= 2
+CMAKE_FLAGS ?=
+
+.PHONY: all bootstrap configure build test unit e2e dev bench fuzz format clean
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja $(CMAKE_FLAGS)
+
+configure: $(BUILD_DIR)/build.ninja
+
+build: bootstrap configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Every test: unit tests of each module, then end-to-end tests with real clients and peers.
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j 1 --timeout 1200
+
+unit: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L unit
+
+e2e: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L e2e
+
+dev: build
+	$(BUILD_DIR)/bin/atcr dev
+
+bench: build
+	bench/run
+
+format:
+	find libs apps -name '*.h' -o -name '*.cpp' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR)
