@@ -116,6 +116,17 @@ wait_http() {
   fail "$url did not answer $want within ${secs}s (last status: $code)"
 }
 
+# kill_shims SOCKET: SIGKILL containerd shims of the containerd at SOCKET (a path unique to this
+# test run); shims outlive containerd when a test dies mid-run. Matches exact PIDs, not names.
+kill_shims() {
+  local sock=$1 p
+  for p in /proc/[0-9]*; do
+    case $(cat "$p/comm" 2>/dev/null) in containerd-shim*) ;; *) continue ;; esac
+    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$sock" && kill -KILL "${p#/proc/}" 2>/dev/null
+  done
+  return 0
+}
+
 is_distribution() { [ "$(basename "$1")" = docker-registry ]; }
 
 start_registry() {
