@@ -12,6 +12,9 @@
 
 namespace atcr::oci {
 
+// Longest digest string Parse() accepts (sha512 is 135 characters).
+constexpr size_t kMaxDigestLength = 256;
+
 class Digest {
  public:
   Digest() = default;

@@ -21,6 +21,9 @@ inline constexpr std::string_view kDockerConfig = "application/vnd.docker.contai
 
 bool IsManifestMediaType(std::string_view mt);  // one of the four accepted manifest types
 bool IsIndexMediaType(std::string_view mt);     // OCI index or Docker manifest list
+// RFC 6838 "type/subtype" with restricted-name characters (each part 1-127 chars, no
+// parameters). Descriptor media types of unknown kinds are accepted when they pass this.
+bool IsValidMediaType(std::string_view mt);
 // Strips parameters (";...") and surrounding whitespace, lowercases.
 std::string_view MediaTypeEssence(std::string_view mt, std::string& storage);
 
