@@ -31,6 +31,8 @@ def is_distribution(binary: str) -> bool:
 
 class RegistryProcess:
     def __init__(self, binary: str, *, delete_enabled=False, htpasswd=None, workdir=None):
+        if os.sep in binary:  # the registry runs with its work dir as cwd
+            binary = os.path.abspath(binary)
         self.binary = binary
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -63,8 +65,14 @@ class RegistryProcess:
             self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT,
                                          cwd=self.dir)
         except OSError as e:
+            self._log.close()
+            self.cleanup()
             raise RuntimeError(f"cannot start {argv}: {e}") from e
-        self._wait_ready(ready, 20)
+        try:
+            self._wait_ready(ready, 20)
+        except RuntimeError:
+            self.cleanup()
+            raise
 
     def _wait_ready(self, path: str, seconds: float) -> None:
         deadline = time.monotonic() + seconds
