@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "atcr/net/http.h"
@@ -28,7 +29,11 @@ class Router {
     const RouteOptions* options = nullptr;
     bool method_not_allowed = false;
   };
+  // Exact routes first, then the longest prefix that accepts the method. HEAD falls back to
+  // the GET route of the same path. method_not_allowed: the path exists for other methods.
   Match Find(Method method, std::string_view path) const;
+  // The methods some route accepts for path (for the Allow header of a 405).
+  std::vector<Method> AllowedMethods(std::string_view path) const;
 
  private:
   struct Route {
