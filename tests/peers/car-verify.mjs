@@ -476,7 +476,9 @@ async function main() {
     if (!opts.quiet) console.log(JSON.stringify(res, null, 2))
   } else if (!opts.quiet) {
     for (const w of res.warnings) console.log(`warning: ${w}`)
-    for (const e of res.errors) console.log(`error: ${e}`)
+    const MAX = 25
+    for (const e of res.errors.slice(0, MAX)) console.log(`error: ${e}`)
+    if (res.errors.length > MAX) console.log(`error: ... and ${res.errors.length - MAX} more (--json lists all)`)
     const what = `${res.did ?? '?'} rev ${res.rev ?? '?'}: ${res.records ?? 0} records, ${res.mstNodes ?? 0} MST nodes (root layer ${res.rootLayer ?? '?'}), ${res.blocks ?? 0} blocks, signature ${res.signature ?? 'unchecked'}, ${res.ms} ms`
     console.log(res.valid ? `OK ${what}` : `INVALID (${res.errors.length} error${res.errors.length === 1 ? '' : 's'}) ${what}`)
   } else if (!res.valid) {
