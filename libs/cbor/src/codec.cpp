@@ -133,6 +133,10 @@ class Decoder {
   Error Fail(size_t offset, const std::string& what) const {
     return InvalidArgument("cbor: " + what + " at offset " + std::to_string(offset));
   }
+  // A DecodeLimits bound was hit: the input may be canonical, just too big for this caller.
+  Error LimitHit(size_t offset, const std::string& what) const {
+    return ResourceExhausted("cbor: " + what + " at offset " + std::to_string(offset));
+  }
   size_t remaining() const { return data_.size() - pos_; }
 
   // Reads an initial byte and its argument; rejects reserved and indefinite forms and
@@ -196,7 +200,7 @@ Result<Bytes> Decoder::ByteString(const Head& h) {
 
 Result<Value> Decoder::Item(size_t depth) {
   if (++items_ > limits_.max_items) {
-    return Fail(pos_, "more than " + std::to_string(limits_.max_items) + " items");
+    return LimitHit(pos_, "more than " + std::to_string(limits_.max_items) + " items");
   }
   ATCR_ASSIGN_OR_RETURN(Head h, ReadHead());
   switch (h.major) {
@@ -220,7 +224,7 @@ Result<Value> Decoder::Item(size_t depth) {
     }
     case kArray: {
       if (depth >= limits_.max_depth) {
-        return Fail(h.offset, "nesting deeper than " + std::to_string(limits_.max_depth));
+        return LimitHit(h.offset, "nesting deeper than " + std::to_string(limits_.max_depth));
       }
       // Every item takes at least one byte: a count beyond the input is a lie.
       if (h.arg > remaining()) {
@@ -236,7 +240,7 @@ Result<Value> Decoder::Item(size_t depth) {
     }
     case kMap: {
       if (depth >= limits_.max_depth) {
-        return Fail(h.offset, "nesting deeper than " + std::to_string(limits_.max_depth));
+        return LimitHit(h.offset, "nesting deeper than " + std::to_string(limits_.max_depth));
       }
       if (h.arg > remaining() / 2) {
         return Fail(h.offset, "map size " + std::to_string(h.arg) + " exceeds input");

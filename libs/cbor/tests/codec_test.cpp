@@ -287,6 +287,7 @@ TEST(Codec, EnforcesDepthLimit) {
   auto r = Decode(deep);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("nesting"), std::string::npos);
+  EXPECT_EQ(r.error().code, ErrorCode::kResourceExhausted);
 }
 
 TEST(Codec, EnforcesItemAndSizeLimits) {
