@@ -70,7 +70,7 @@ struct Named {
 
 void AppendDouble(std::string& out, double v) {
   char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
   out.append(buf, r.ptr);
 }
 

@@ -281,7 +281,10 @@ class BodyReaderImpl final : public BodyReader {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       uint64_t ignored = 0;
       auto ec = co_await c_.WriteAll(asio::buffer(kContinue.data(), kContinue.size()), ignored);
-      if (ec) co_return Fail(Error(c_.IoErrorCode(), "sending 100 Continue: " + ec.message()));
+      if (ec) {
+        broken_ = true;
+        co_return Fail(Error(c_.IoErrorCode(), "sending 100 Continue: " + ec.message()));
+      }
     }
     // Ask for at most one byte more than the limit allows, to detect an oversized body.
     uint64_t allowed = limit_ >= bytes_read_ ? limit_ - bytes_read_ : 0;
@@ -296,9 +299,10 @@ class BodyReaderImpl final : public BodyReader {
       size_t got = want - p.get().body().size;
       wire_bytes_ += n;
       if (ec) {
+        broken_ = true;
         if (ec == http::error::end_of_stream || ec == asio::error::eof ||
             ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor ||
-            ec == asio::error::connection_reset) {
+            ec == asio::error::connection_reset || ec == http::error::partial_message) {
           co_return Fail(Error(c_.IoErrorCode(), "reading request body: " + ec.message()));
         }
         co_return Fail(InvalidArgument("malformed request body: " + ec.message()));
@@ -318,16 +322,19 @@ class BodyReaderImpl final : public BodyReader {
   uint64_t limit() const override { return limit_; }
   uint64_t bytes_read() const override { return bytes_read_; }
 
-  bool complete() const { return !failed_ && c_.parser_->is_done(); }
-  bool failed() const { return failed_.has_value(); }
+  bool complete() const { return !broken_ && c_.parser_->is_done(); }
   bool continue_pending() const { return continue_pending_; }
   uint64_t wire_bytes() const { return wire_bytes_; }
 
   // After the handler: reads what is left of a small body so the connection can be reused.
+  // A body over its limit is still well-framed and can be drained; a broken one cannot, and
+  // one the client has not started sending (it waits for 100 Continue) must not be.
   Task<bool> DrainForReuse() {
     if (complete()) co_return true;
-    if (failed_ || continue_pending_) co_return false;
+    if (broken_ || continue_pending_) co_return false;
     if (content_length_ && *content_length_ - bytes_read_ > kMaxDrainBytes) co_return false;
+    failed_.reset();
+    content_length_.reset();  // skip the up-front length check; the limit still applies
     limit_ = bytes_read_ + kMaxDrainBytes;
     auto r = co_await Drain();
     co_return r.ok();
@@ -345,7 +352,8 @@ class BodyReaderImpl final : public BodyReader {
   uint64_t bytes_read_ = 0;
   uint64_t wire_bytes_ = 0;
   bool continue_pending_;
-  std::optional<Error> failed_;
+  bool broken_ = false;          // I/O or framing error: the connection cannot be reused
+  std::optional<Error> failed_;  // returned by every Read after the first error
 };
 
 // Streams a StreamBody: Content-Length framing when the length is known, chunked otherwise
