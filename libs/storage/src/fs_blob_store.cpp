@@ -189,7 +189,11 @@ class FsUploadWriter final : public UploadWriter {
   ~FsUploadWriter() override {
     // Hand the running digest back so the next request on this upload need not re-read it.
     // Saved before the fd (and its lock) is released, so the next opener always sees it.
-    if (!done_) state_->SaveCheckpoint(id_, size_, std::move(hasher_));
+    // An upload aborted under us (no links left) is not worth remembering.
+    struct stat st;
+    if (!done_ && ::fstat(fd_.get(), &st) == 0 && st.st_nlink > 0) {
+      state_->SaveCheckpoint(id_, size_, std::move(hasher_));
+    }
   }
 
   const std::string& id() const override { return id_; }
