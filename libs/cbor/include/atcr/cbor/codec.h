@@ -23,8 +23,9 @@ struct DecodeLimits {
   size_t max_input_bytes = 16 * 1024 * 1024;
   // Maximum nesting of lists and maps (the top-level value is depth 1 if it is a container).
   size_t max_depth = 64;
-  // Maximum number of data items (every value, map key excluded) in the whole input.
-  size_t max_items = 1'000'000;
+  // Maximum number of data items (every value, map keys excluded) in the whole input. Bounds
+  // the in-memory size (~100 bytes per item) independently of the input size.
+  size_t max_items = 200'000;
   // ATProto records forbid floats; set false to reject them while decoding.
   bool allow_floats = true;
 };

@@ -2,6 +2,9 @@
 // {"$bytes": "<base64, standard alphabet, padding optional>"} is bytes (written unpadded),
 // everything else maps one to one; blob refs stay ordinary maps. JSON numbers that are
 // integral (123 and 123.0) become ints; others become floats only when allowed.
+// JSON is not a faithful form of every value: a data-model map whose only key is "$link" or
+// "$bytes" with a string value reads back as a link or bytes, and an integral float reads back
+// as an int. Only CBOR is hashed or signed.
 // Includes Boost.JSON: use it where JSON is already in play. Thread-safe pure functions.
 #pragma once
 
