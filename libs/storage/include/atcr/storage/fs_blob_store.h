@@ -14,7 +14,7 @@ namespace atcr::storage {
 
 struct FsBlobStoreOptions {
   std::string root;
-  // Uploads untouched for longer than this are removed at startup (Create()).
+  // Uploads untouched for longer than this are removed at startup (Create()); negative = keep.
   int64_t stale_upload_seconds = 24 * 3600;
   bool fsync = true;  // tests may turn it off for speed; never off in production
 };
