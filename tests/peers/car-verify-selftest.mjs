@@ -133,6 +133,14 @@ async function main() {
     '@context': ['https://www.w3.org/ns/did/v1', 'https://w3id.org/security/suites/secp256k1-2019/v1'],
     verificationMethod: [{ id: '#atproto', type: 'EcdsaSecp256k1VerificationKey2019', controller: DID, publicKeyMultibase: `z${keypair.publicKeyStr('base58btc')}` }],
   }
+  // the stock @did-plc/server legacy document carries the 65-byte uncompressed key
+  const uncompressed = crypto.secp256k1Plugin.decompressPubkey(keypair.publicKeyBytes())
+  const legacy65Doc = {
+    ...legacyDoc,
+    verificationMethod: [{ ...legacyDoc.verificationMethod[0], publicKeyMultibase: crypto.bytesToMultibase(uncompressed, 'base58btc') }],
+  }
+  const legacy65File = path.join(dir, 'did-legacy-uncompressed.json')
+  writeFileSync(legacy65File, JSON.stringify(legacy65Doc))
   const modernFile = path.join(dir, 'did-modern.json')
   const legacyFile = path.join(dir, 'did-legacy.json')
   writeFileSync(modernFile, JSON.stringify(modernDoc))
@@ -195,6 +203,7 @@ async function main() {
     { name: 'good CAR (reference Repo + getFullRepo), --did-key', argv: [good, '--did-key', didKey], expect: 0 },
     { name: 'good CAR, --did-doc (Multikey document)', argv: [good, '--did-doc', modernFile], expect: 0 },
     { name: 'good CAR, --did-doc (legacy EcdsaSecp256k1VerificationKey2019 document)', argv: [good, '--did-doc', legacyFile], expect: 0 },
+    { name: 'good CAR, --did-doc (legacy document, 65-byte uncompressed key)', argv: [good, '--did-doc', legacy65File], expect: 0 },
     { name: 'good CAR, --json --strict', argv: [good, '--did-key', didKey, '--json', '--strict'], expect: 0, json: (j) => j.valid && j.records === records.length },
     { name: 'wrong signing key', argv: [good, '--did-key', otherKey.did()], expect: 1, match: /signature/ },
     { name: 'missing record block', argv: [missingFile, '--did-key', didKey], expect: 1, match: /missing/ },

@@ -2,7 +2,7 @@
 # Smoke test of the reference peers: bootstrap-npm, start PLC + PDS on free ports, create an
 # account, write an io.atcr.manifest record, read it back, fetch getRepo and verify the CAR,
 # mint a service-auth JWT and verify it, watch the firehose, sign/verify a locally made ES256
-# token, run the CAR verifier self-test; everything is stopped on exit.
+# token, log in with the reference client library (@atproto/api), run the CAR verifier self-test; everything is stopped on exit.
 # Exit 0 only if every step passed. env: PEERS_SELFTEST_KEEP=1 keeps the work dir.
 set -euo pipefail
 
@@ -80,9 +80,12 @@ step get-repo client get-repo --did "$did" --out "$work/repo.car"
 step car-verify-plc "$NODE" "$here/car-verify.mjs" "$work/repo.car" --plc "$PLC_URL" --strict
 step car-verify-didkey "$NODE" "$here/car-verify.mjs" "$work/repo.car" --did-key "$signing_key" --did "$did" --json
 [ "$(jq -r .records "$work/car-verify-didkey.out")" = 1 ] || fail "verified CAR holds exactly 1 record"
+ok "CAR holds exactly the 1 record"
 curl -sf "$PLC_URL/$did" >"$work/did.json" || fail "PLC serves the DID document"
 [ "$(jq -r '.verificationMethod[0].type' "$work/did.json")" = Multikey ] || fail "PLC DID document is Multikey-shaped"
 step car-verify-diddoc "$NODE" "$here/car-verify.mjs" "$work/repo.car" --did-doc "$work/did.json"
+
+step api-smoke "$NODE" "$here/api-smoke.mjs" --pds "$PDS_URL" --handle selftest.test --password selftest-pw
 
 aud="did:web:localhost%3A$PDS_PORT"
 step service-auth client --session "$work/session.json" service-auth --aud "$aud" --lxm io.atcr.hold.getQuota --exp +300
