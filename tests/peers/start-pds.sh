@@ -18,6 +18,7 @@
 # PIDs are also in $PDS_STATE/plc.pid and $PDS_STATE/pds.pid; stop with stop-pds.sh.
 # Several instances may run at once on different ports with different state dirs.
 set -euo pipefail
+set +m  # no job control: `setsid node ... &` must exec node in place so $! is its PID
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NODE=${NODE:-node}
