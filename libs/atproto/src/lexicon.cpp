@@ -1,6 +1,7 @@
 #include "atcr/atproto/lexicon.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -1037,6 +1038,55 @@ Status LexiconCatalog::ValidateParams(std::string_view method, const json::objec
   if (!m->parameters) return Ok();
   std::string path = "params";
   return impl_->ValidateObject(*m->parameters, json::value(params), path, 0);
+}
+
+Result<json::object> LexiconCatalog::ParseParams(
+    std::string_view method, std::span<const std::pair<std::string, std::string>> query) const {
+  const Schema* m = impl_->Resolve(std::string(method) + "#main");
+  if (m == nullptr || (m->kind != Kind::kProcedure && m->kind != Kind::kQuery &&
+                       m->kind != Kind::kSubscription)) {
+    return NotFound("no XRPC lexicon for " + std::string(method));
+  }
+  json::object out;
+  auto coerce = [](const Schema& s, const std::string& name,
+                   const std::string& raw) -> Result<json::value> {
+    switch (s.kind) {
+      case Kind::kBoolean:
+        if (raw == "true") return json::value(true);
+        if (raw == "false") return json::value(false);
+        return InvalidArgument("params." + name + ": expected true or false");
+      case Kind::kInteger: {
+        int64_t v = 0;
+        auto [ptr, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), v);
+        if (ec != std::errc() || ptr != raw.data() + raw.size()) {
+          return InvalidArgument("params." + name + ": expected an integer");
+        }
+        return json::value(v);
+      }
+      default:
+        return json::value(json::string(raw));
+    }
+  };
+  for (const auto& [name, raw] : query) {
+    const Schema* prop = nullptr;
+    if (m->parameters) {
+      auto it = m->parameters->properties.find(name);
+      if (it != m->parameters->properties.end()) prop = it->second.get();
+    }
+    if (prop == nullptr) {
+      out[name] = json::string(raw);
+    } else if (prop->kind == Kind::kArray) {
+      ATCR_ASSIGN_OR_RETURN(json::value item, coerce(*prop->items, name, raw));
+      json::value& slot = out[name];
+      if (!slot.is_array()) slot = json::array();
+      slot.as_array().push_back(std::move(item));
+    } else {
+      if (out.contains(name)) return InvalidArgument("params." + name + ": given more than once");
+      ATCR_ASSIGN_OR_RETURN(out[name], coerce(*prop, name, raw));
+    }
+  }
+  ATCR_TRY(ValidateParams(method, out));
+  return out;
 }
 
 Status LexiconCatalog::ValidateValue(std::string_view ref, const json::value& value) const {

@@ -328,6 +328,39 @@ TEST_F(AtcrLexicons, HoldMethods) {
       "holdDid":"did:web:hold.example.com","holdEndpoint":"https://hold.example.com"})")).ok());
 }
 
+TEST_F(AtcrLexicons, ParsesQueryParams) {
+  using Q = std::vector<std::pair<std::string, std::string>>;
+  auto p = cat_.ParseParams("io.atcr.hold.getQuota", Q{{"userDid", "did:plc:abc"}});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->at("userDid").as_string(), "did:plc:abc");
+  EXPECT_FALSE(cat_.ParseParams("io.atcr.hold.getQuota", Q{{"userDid", "bad"}}).ok());
+  EXPECT_FALSE(cat_.ParseParams("io.atcr.hold.getQuota", Q{}).ok());
+  auto sub = cat_.ParseParams("io.atcr.hold.subscribeScanJobs", Q{{"cursor", "-1"}});
+  ASSERT_TRUE(sub.ok()) << sub.error().message;
+  EXPECT_EQ(sub->at("cursor").as_int64(), -1);
+  EXPECT_FALSE(cat_.ParseParams("io.atcr.hold.subscribeScanJobs", Q{{"cursor", "1x"}}).ok());
+  EXPECT_FALSE(
+      cat_.ParseParams("io.atcr.hold.subscribeScanJobs", Q{{"cursor", "1"}, {"cursor", "2"}}).ok());
+  EXPECT_EQ(cat_.ParseParams("io.atcr.nope", Q{}).error().code, ErrorCode::kNotFound);
+}
+
+TEST(LexiconCatalog, ParamsArraysAndBooleans) {
+  LexiconCatalog cat;
+  ASSERT_TRUE(cat.AddText(R"({"lexicon":1,"id":"com.example.list","defs":{"main":{"type":"query",
+      "parameters":{"type":"params","properties":{"tags":{"type":"array","items":{"type":"string"},
+      "maxLength":2},"reverse":{"type":"boolean"}}},
+      "output":{"encoding":"application/json"}}}})")
+                  .ok());
+  using Q = std::vector<std::pair<std::string, std::string>>;
+  auto p = cat.ParseParams("com.example.list", Q{{"tags", "a"}, {"tags", "b"}, {"reverse", "true"}});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->at("tags").as_array().size(), 2u);
+  EXPECT_TRUE(p->at("reverse").as_bool());
+  EXPECT_FALSE(cat.ParseParams("com.example.list", Q{{"tags", "a"}, {"tags", "b"}, {"tags", "c"}})
+                   .ok());
+  EXPECT_FALSE(cat.ParseParams("com.example.list", Q{{"reverse", "yes"}}).ok());
+}
+
 TEST(LexiconCatalog, RejectsDuplicatesAndGarbage) {
   LexiconCatalog cat;
   const char* doc = R"({"lexicon":1,"id":"com.example.thing","defs":{"main":{"type":"token"}}})";

@@ -11,8 +11,10 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -58,6 +60,12 @@ class LexiconCatalog {
   Status ValidateInput(std::string_view method, const boost::json::value& body) const;
   Status ValidateOutput(std::string_view method, const boost::json::value& body) const;
   Status ValidateParams(std::string_view method, const boost::json::object& params) const;
+  // Types raw URL query parameters by the method's params schema ("true"/"false" booleans,
+  // decimal integers, strings; a name repeated for an array param) and validates the result.
+  // Names the schema does not declare are kept as strings. Errors name the parameter.
+  Result<boost::json::object> ParseParams(
+      std::string_view method,
+      std::span<const std::pair<std::string, std::string>> query) const;
   // Validates `value` against any def: "nsid" (its main) or "nsid#name".
   Status ValidateValue(std::string_view ref, const boost::json::value& value) const;
 
