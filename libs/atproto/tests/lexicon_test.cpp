@@ -83,6 +83,25 @@ TEST(LexiconInterop, RecordKeyTypeEnforced) {
   EXPECT_EQ(cat.ValidateRecord("com.example.missing", rec).error().code, ErrorCode::kNotFound);
 }
 
+// The interop "unknown wrong type" vectors also lack the required field; check the rule alone.
+TEST(LexiconInterop, UnknownMustBeAPlainObject) {
+  LexiconCatalog cat = InteropCatalog();
+  auto with_unknown = [&](std::string_view u) {
+    return cat.ValidateRecord(
+        "example.lexicon.record",
+        json::parse(R"({"$type":"example.lexicon.record","integer":1,"unknown":)" + std::string(u) +
+                    "}"));
+  };
+  EXPECT_TRUE(with_unknown(R"({"a":1})").ok());
+  EXPECT_FALSE(with_unknown("false").ok());
+  EXPECT_FALSE(with_unknown(R"({"$bytes":"123"})").ok());
+  EXPECT_FALSE(with_unknown(
+                   R"({"$type":"blob","mimeType":"text/plain","size":1,
+                       "ref":{"$link":"bafyreiclp443lavogvhj3d2ob2cxbfuscni2k5jk7bebjzg7khl3esabwq"}})")
+                   .ok());
+  EXPECT_FALSE(with_unknown(R"({"a":1.5})").ok());  // data model still applies inside
+}
+
 TEST(LexiconInterop, XrpcBodiesAndParams) {
   LexiconCatalog cat = InteropCatalog();
   EXPECT_EQ(*cat.MainType("example.lexicon.query"), "query");
