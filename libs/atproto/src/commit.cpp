@@ -113,6 +113,7 @@ Bytes WriteCommitCar(const SignedCommit& commit, const MstDiff& diff,
   CarWriter w({commit.cid}, [&](ByteSpan b) { out.insert(out.end(), b.begin(), b.end()); });
   w.Add(commit.cid, commit.bytes);
   for (const auto& [cid, bytes] : diff.new_nodes) w.Add(cid, bytes);
+  for (const auto& [cid, bytes] : diff.proof_nodes) w.Add(cid, bytes);
   for (const auto& op : diff.ops) {
     if (!op.cid) continue;
     auto it = record_blocks.find(*op.cid);

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <set>
 
 #include "atcr/base/hash.h"
 #include "atcr/cbor/codec.h"
 #include "atcr/cbor/multicodec.h"
 #include "atcr/cbor/value.h"
+#include "mst_node.h"
 
 namespace atcr::atproto {
 
@@ -64,42 +66,27 @@ struct Item {
 // every node block it creates to `out`. Items of height == layer become this node's entries;
 // each run of lower items between them becomes a child one layer down.
 Cid BuildNode(const Item* begin, const Item* end, int layer, std::map<Cid, Bytes>& out) {
-  Value::List entries;
-  Value left;
+  std::vector<internal::MstNodeEntry> entries;
+  Cid left;
   const Item* run = begin;
-  std::string_view prev_key;
-  auto attach = [&](Value sub) {
+  auto attach = [&](Cid sub) {
     if (entries.empty()) {
       left = std::move(sub);
     } else {
-      entries.back().as_map()["t"] = std::move(sub);
+      entries.back().right = std::move(sub);
     }
   };
   for (const Item* it = begin; it != end; ++it) {
     if (it->height < layer) continue;
-    attach(run == it ? Value() : Value(BuildNode(run, it, layer - 1, out)));
-    size_t p = entries.empty() ? 0 : MstCommonPrefixLength(prev_key, it->key);
-    Value::Map e;
-    e["k"] = Bytes(it->key.begin() + static_cast<std::ptrdiff_t>(p), it->key.end());
-    e["p"] = static_cast<int64_t>(p);
-    e["t"] = Value();
-    e["v"] = *it->value;
-    entries.emplace_back(std::move(e));
-    prev_key = it->key;
+    attach(run == it ? Cid() : BuildNode(run, it, layer - 1, out));
+    entries.push_back({std::string(it->key), *it->value, Cid()});
     run = it + 1;
   }
-  attach(run == end ? Value() : Value(BuildNode(run, end, layer - 1, out)));
-  Value::Map node;
-  node["e"] = Value(std::move(entries));
-  node["l"] = std::move(left);
-  Bytes bytes = cbor::Encode(Value(std::move(node)));
+  attach(run == end ? Cid() : BuildNode(run, end, layer - 1, out));
+  Bytes bytes = internal::EncodeMstNode(left, entries);
   Cid cid = Cid::ForDagCbor(bytes);
   out.emplace(cid, std::move(bytes));
   return cid;
-}
-
-Error Corrupt(const Cid& node, const std::string& why) {
-  return Error(ErrorCode::kDataLoss, "MST node " + node.ToString() + ": " + why);
 }
 
 class Loader {
@@ -113,88 +100,40 @@ class Loader {
       return ResourceExhausted("MST has more than " + std::to_string(limits_.max_nodes) +
                                " nodes");
     }
-    if (cid.codec() != cbor::multicodec::kDagCbor || !cid.IsBlessed()) {
-      return Corrupt(cid, "MST links must be dag-cbor sha-256 CIDs");
-    }
-    ATCR_ASSIGN_OR_RETURN(Bytes bytes, store_.Get(cid));
-    if (bytes.size() > limits_.max_node_bytes) return Corrupt(cid, "node too large");
-    if (auto st = cid.Verify(bytes); !st.ok()) return Corrupt(cid, "bytes do not match CID");
-    cbor::DecodeLimits dl;
-    dl.max_depth = 4;
-    dl.allow_floats = false;
-    dl.max_items = 8 * limits_.max_entries_per_node + 8;
-    auto decoded = cbor::Decode(bytes, dl);
-    if (!decoded.ok()) return Corrupt(cid, decoded.error().message);
-    const Value& node = *decoded;
-    const Value::Map* m = node.if_map();
-    if (m == nullptr || m->size() != 2) return Corrupt(cid, "node must be a map {e, l}");
-    const Value::List* entries = node.FindList("e");
-    const Value* left = node.Find("l");
-    if (entries == nullptr || left == nullptr || !(left->is_null() || left->is_link())) {
-      return Corrupt(cid, "node must have e (list) and l (link or null)");
-    }
-    if (entries->size() > limits_.max_entries_per_node) {
-      return Corrupt(cid, "more than " + std::to_string(limits_.max_entries_per_node) +
-                              " entries in one node");
-    }
-    int layer = expected_layer;
-    if (entries->empty()) {
+    ATCR_ASSIGN_OR_RETURN(internal::MstNode node, internal::ReadMstNode(store_, cid, limits_));
+    int layer = node.layer;
+    if (node.entries.empty()) {
       if (expected_layer < 0) {
-        if (!left->is_null()) return Corrupt(cid, "root node without entries points down");
+        if (!node.left.empty()) {
+          return internal::MstCorrupt(cid, "root node without entries points down");
+        }
         return Ok();  // the empty tree
       }
-      if (left->is_null()) return Corrupt(cid, "empty node below the root");
+      if (node.left.empty()) return internal::MstCorrupt(cid, "empty node below the root");
+      layer = expected_layer;
+    } else if (expected_layer >= 0 && layer != expected_layer) {
+      return internal::MstCorrupt(cid, "node at layer " + std::to_string(layer) +
+                                           " where layer " + std::to_string(expected_layer) +
+                                           " was expected");
     }
-    // Decode the entries first to learn the layer.
-    struct Raw {
-      std::string key;
-      Cid value;
-      const Value* tree;
+    auto child = [&](const Cid& link) -> Status {
+      if (link.empty()) return Ok();
+      if (layer == 0) return internal::MstCorrupt(cid, "leaf node has a subtree link");
+      return Walk(link, layer - 1, out);
     };
-    std::vector<Raw> raws;
-    raws.reserve(entries->size());
-    std::string prev;
-    for (const Value& e : *entries) {
-      const Value::Map* em = e.if_map();
-      const Bytes* k = e.FindBytes("k");
-      std::optional<int64_t> p = e.FindInt("p");
-      const Cid* v = e.FindLink("v");
-      const Value* t = e.Find("t");
-      if (em == nullptr || em->size() != 4 || k == nullptr || !p || v == nullptr ||
-          t == nullptr || !(t->is_null() || t->is_link())) {
-        return Corrupt(cid, "entry must be {k: bytes, p: int, t: link|null, v: link}");
+    ATCR_TRY(child(node.left));
+    for (internal::MstNodeEntry& e : node.entries) {
+      if (have_last_ && e.key <= last_key_) {
+        return internal::MstCorrupt(cid, "keys out of order at " + e.key);
       }
-      if (*p < 0 || static_cast<uint64_t>(*p) > prev.size()) {
-        return Corrupt(cid, "entry prefix length out of range");
-      }
-      std::string key = prev.substr(0, static_cast<size_t>(*p));
-      key.append(k->begin(), k->end());
-      if (auto st = ValidateMstKey(key); !st.ok()) return Corrupt(cid, st.error().message);
-      int h = MstKeyHeight(key);
-      if (layer < 0) layer = h;
-      if (h != layer) {
-        return Corrupt(cid, "key " + key + " has layer " + std::to_string(h) + ", node is at " +
-                                std::to_string(layer));
-      }
-      prev = key;
-      raws.push_back({std::move(key), *v, t});
-    }
-    auto child = [&](const Value* link) -> Status {
-      if (link->is_null()) return Ok();
-      if (layer == 0) return Corrupt(cid, "leaf node has a subtree link");
-      return Walk(link->as_link(), layer - 1, out);
-    };
-    ATCR_TRY(child(left));
-    for (Raw& r : raws) {
-      if (have_last_ && r.key <= last_key_) return Corrupt(cid, "keys out of order at " + r.key);
-      last_key_ = r.key;
+      last_key_ = e.key;
       have_last_ = true;
       if (out.size() >= limits_.max_keys) {
         return ResourceExhausted("MST has more than " + std::to_string(limits_.max_keys) +
                                  " keys");
       }
-      out.emplace_back(std::move(r.key), r.value, layer);
-      ATCR_TRY(child(r.tree));
+      out.emplace_back(std::move(e.key), e.value, layer);
+      ATCR_TRY(child(e.right));
     }
     return Ok();
   }
@@ -269,10 +208,7 @@ void Mst::Build() const {
   if (built_) return;
   blocks_.clear();
   if (entries_.empty()) {
-    Value::Map node;
-    node["e"] = Value::EmptyList();
-    node["l"] = Value();
-    Bytes bytes = cbor::Encode(Value(std::move(node)));
+    Bytes bytes = internal::EncodeMstNode(Cid(), {});
     root_ = Cid::ForDagCbor(bytes);
     blocks_.emplace(root_, std::move(bytes));
   } else {
@@ -343,6 +279,37 @@ MstDiff DiffMst(const Mst& from, const Mst& to) {
   }
   for (const auto& [cid, bytes] : old_nodes) {
     if (!new_nodes.contains(cid)) diff.removed_nodes.push_back(cid);
+  }
+  // Run the consumer's inversion against the full new tree and keep every unchanged node it
+  // reads: without them a consumer holding only the slice could not check the commit.
+  if (!diff.ops.empty()) {
+    class MapStore : public BlockStore {
+     public:
+      explicit MapStore(const std::map<Cid, Bytes>& m) : m_(m) {}
+      Result<Bytes> Get(const Cid& cid) const override {
+        auto it = m_.find(cid);
+        if (it == m_.end()) return NotFound("block not found");
+        return it->second;
+      }
+      bool Has(const Cid& cid) const override { return m_.contains(cid); }
+
+     private:
+      const std::map<Cid, Bytes>& m_;
+    };
+    MapStore store(new_nodes);
+    std::set<Cid> reads;
+    auto root = internal::InvertOpsRecording(store, to.RootCid(), diff.ops, {}, &reads);
+    if (root.ok() && *root == from.RootCid()) {
+      for (const Cid& cid : reads) {
+        if (!diff.new_nodes.contains(cid)) diff.proof_nodes.emplace(cid, new_nodes.at(cid));
+      }
+    } else {
+      // Cannot happen for two canonical trees; if it ever does, carry the whole tree, which
+      // always suffices, rather than a slice consumers would reject.
+      for (const auto& [cid, bytes] : new_nodes) {
+        if (!diff.new_nodes.contains(cid)) diff.proof_nodes.emplace(cid, bytes);
+      }
+    }
   }
   return diff;
 }

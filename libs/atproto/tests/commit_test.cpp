@@ -158,7 +158,11 @@ TEST(Commit, CommitCarSliceAndRepoExport) {
   EXPECT_TRUE(VerifyCommit(*commit, key.public_key()).ok());
   EXPECT_TRUE(store.Has(new_c));                   // created record is carried
   EXPECT_TRUE(store.Has(v2.RootCid()));            // new root node is carried
-  EXPECT_EQ(store.size(), 1 + diff.new_nodes.size() + 1);
+  EXPECT_EQ(store.size(), 1 + diff.new_nodes.size() + diff.proof_nodes.size() + 1);
+  // A consumer can invert the commit from the slice alone.
+  auto inverted = InvertOps(store, commit->data, diff.ops);
+  ASSERT_TRUE(inverted.ok()) << inverted.error().message;
+  EXPECT_EQ(*inverted, v1.RootCid());
 
   Bytes repo = WriteRepoCar(*c2, v2, records);
   MemoryBlockStore full;

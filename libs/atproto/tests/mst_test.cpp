@@ -263,5 +263,105 @@ TEST(MstDiff, OpsAndNewNodes) {
   EXPECT_STREQ(RecordOpActionName(RecordOp::Action::kUpdate), "update");
 }
 
+// Random trees and random edits: the slice (new + proof nodes) always lets a consumer invert
+// the ops back to the old root, and the partial-tree edits agree with the full rebuild.
+TEST(MstInvert, RandomCommitsInvertFromTheSliceAlone) {
+  auto keys = ExampleKeys();
+  std::mt19937 rng(7);
+  size_t proof_total = 0;
+  for (int round = 0; round < 60; ++round) {
+    Mst before;
+    std::uniform_int_distribution<int> coin(0, 2);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (coin(rng) == 0) {
+        ASSERT_TRUE(before.Put(keys[i], RecordCid(static_cast<int>(i))).ok());
+      }
+    }
+    Mst after = before;
+    std::uniform_int_distribution<size_t> pick(0, keys.size() - 1);
+    int edits = 1 + static_cast<int>(rng() % 8);
+    for (int e = 0; e < edits; ++e) {
+      const std::string& k = keys[pick(rng)];
+      if (after.Contains(k) && rng() % 2 == 0) {
+        after.Remove(k);
+      } else {
+        ASSERT_TRUE(after.Put(k, RecordCid(100000 + round * 100 + e)).ok());
+      }
+    }
+    MstDiff d = DiffMst(before, after);
+    MemoryBlockStore slice;
+    for (const auto& [cid, bytes] : d.new_nodes) slice.Put(cid, bytes);
+    for (const auto& [cid, bytes] : d.proof_nodes) slice.Put(cid, bytes);
+    proof_total += d.proof_nodes.size();
+    if (d.ops.empty()) continue;
+    auto root = InvertOps(slice, after.RootCid(), d.ops);
+    ASSERT_TRUE(root.ok()) << "round " << round << ": " << root.error().message;
+    EXPECT_EQ(*root, before.RootCid()) << "round " << round;
+    // And forwards: inverting "before -> after" ops from before's full block set.
+    MstDiff back = DiffMst(after, before);
+    MemoryBlockStore full;
+    for (const auto& [cid, bytes] : before.Blocks()) full.Put(cid, bytes);
+    auto fwd = InvertOps(full, before.RootCid(), back.ops);
+    ASSERT_TRUE(fwd.ok()) << fwd.error().message;
+    EXPECT_EQ(*fwd, after.RootCid());
+  }
+  RecordProperty("proof_nodes", static_cast<int>(proof_total));
+}
+
+TEST(MstInvert, GrowsAndShrinksLayers) {
+  // A key higher than every other moves the root up; removing it moves it back down.
+  std::string high;
+  for (int i = 0; high.empty(); ++i) {
+    std::string k = "com.example.record/h" + std::to_string(i);
+    if (MstKeyHeight(k) >= 3) high = k;
+  }
+  Mst before;
+  for (int i = 0; i < 30; ++i) {
+    std::string k = "com.example.record/x" + std::to_string(i);
+    if (MstKeyHeight(k) < 2) {
+      ASSERT_TRUE(before.Put(k, RecordCid(i)).ok());
+    }
+  }
+  Mst after = before;
+  ASSERT_TRUE(after.Put(high, RecordCid(999)).ok());
+  ASSERT_GT(after.RootLayer(), before.RootLayer());
+  MstDiff d = DiffMst(before, after);
+  MemoryBlockStore slice;
+  for (const auto& [cid, bytes] : d.new_nodes) slice.Put(cid, bytes);
+  for (const auto& [cid, bytes] : d.proof_nodes) slice.Put(cid, bytes);
+  auto root = InvertOps(slice, after.RootCid(), d.ops);
+  ASSERT_TRUE(root.ok()) << root.error().message;
+  EXPECT_EQ(*root, before.RootCid());
+  // Everything removed: back to the empty tree; everything created from empty.
+  Mst empty;
+  MstDiff wipe = DiffMst(after, empty);
+  MemoryBlockStore empty_store;
+  for (const auto& [cid, bytes] : empty.Blocks()) empty_store.Put(cid, bytes);
+  auto rebuilt = InvertOps(empty_store, empty.RootCid(), wipe.ops);
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().message;
+  EXPECT_EQ(*rebuilt, after.RootCid());
+}
+
+TEST(MstInvert, RejectsOpsThatDoNotMatch) {
+  Mst t;
+  ASSERT_TRUE(t.Put("io.atcr.tag/a", RecordCid(1)).ok());
+  MemoryBlockStore store;
+  for (const auto& [cid, bytes] : t.Blocks()) store.Put(cid, bytes);
+  using A = RecordOp::Action;
+  std::vector<RecordOp> wrong_cid = {{A::kCreate, "io.atcr.tag/a", RecordCid(2), std::nullopt}};
+  EXPECT_FALSE(InvertOps(store, t.RootCid(), wrong_cid).ok());
+  std::vector<RecordOp> missing = {{A::kCreate, "io.atcr.tag/zz", RecordCid(2), std::nullopt}};
+  EXPECT_FALSE(InvertOps(store, t.RootCid(), missing).ok());
+  std::vector<RecordOp> still_there = {{A::kDelete, "io.atcr.tag/a", std::nullopt, RecordCid(1)}};
+  EXPECT_FALSE(InvertOps(store, t.RootCid(), still_there).ok());
+  std::vector<RecordOp> no_prev = {{A::kUpdate, "io.atcr.tag/a", RecordCid(1), std::nullopt}};
+  EXPECT_FALSE(InvertOps(store, t.RootCid(), no_prev).ok());
+  std::vector<RecordOp> twice = {{A::kCreate, "io.atcr.tag/a", RecordCid(1), std::nullopt},
+                                 {A::kCreate, "io.atcr.tag/a", RecordCid(1), std::nullopt}};
+  EXPECT_FALSE(InvertOps(store, t.RootCid(), twice).ok());
+  MemoryBlockStore nothing;
+  EXPECT_EQ(InvertOps(nothing, t.RootCid(), wrong_cid).error().code, ErrorCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace atcr::atproto

@@ -64,7 +64,7 @@ Result<SignedCommit> SignCommit(std::string_view did, const cbor::Cid& data, con
 Status VerifyCommit(const Commit& commit, const crypto::PublicKey& key);
 
 // The CAR slice a firehose #commit (or a sync.getRepo diff) carries: root = the commit, blocks =
-// the commit block, the new MST nodes of `diff`, and the record blocks given for the
+// the commit block, the new and proof MST nodes of `diff`, and the record blocks given for the
 // created/updated records (deleted and old record blocks are not included).
 Bytes WriteCommitCar(const SignedCommit& commit, const MstDiff& diff,
                      const std::map<cbor::Cid, Bytes>& record_blocks);

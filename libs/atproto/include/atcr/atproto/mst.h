@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,10 +102,21 @@ const char* RecordOpActionName(RecordOp::Action a);  // "create" | "update" | "d
 struct MstDiff {
   std::vector<RecordOp> ops;                  // in key order
   std::map<cbor::Cid, Bytes> new_nodes;       // nodes of `to` that `from` does not have
+  // Unchanged nodes of `to` that a consumer needs to invert the ops (InvertOps); a #commit
+  // carries them along with new_nodes.
+  std::map<cbor::Cid, Bytes> proof_nodes;
   std::vector<cbor::Cid> removed_nodes;       // nodes of `from` that `to` no longer has
 };
 // What changed from `from` to `to`: the record ops and the MST blocks a #commit must carry.
 // (Record blocks for creates/updates come from the caller, who holds the record bytes.)
 MstDiff DiffMst(const Mst& from, const Mst& to);
+
+// Commit inversion, the consumer-side check of a #commit: starting from the tree at `new_root`
+// and reading only the nodes it needs from `store` (the commit's CAR slice), checks that every
+// create/update op's CID is in the tree and every deleted path is not, applies the inverse ops
+// (create -> remove, update -> restore prev, delete -> re-insert prev) and returns the root.
+// It must equal the event's prevData. A node the slice lacks is a NotFound error.
+Result<cbor::Cid> InvertOps(const BlockStore& store, const cbor::Cid& new_root,
+                            std::span<const RecordOp> ops, const MstLoadLimits& limits = {});
 
 }  // namespace atcr::atproto
