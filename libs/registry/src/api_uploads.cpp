@@ -14,6 +14,9 @@ using oci::ErrorCodeOci;
 namespace {
 
 constexpr size_t kCopyBuffer = 256 * 1024;
+// "No limit" for BodyReader::set_limit. Not UINT64_MAX: net's reader computes limit + 1
+// (it asks for one byte past the limit to detect oversized bodies), which would wrap to 0.
+constexpr uint64_t kUnlimitedBody = uint64_t{1} << 62;
 
 // 202/204 session headers: where to send the next chunk and what was received so far.
 Response SessionResponse(int status, const std::string& name, const Upload& up) {
@@ -84,7 +87,7 @@ std::optional<Response> DistributionApi::Impl::CheckChunk(
 Task<std::optional<Response>> DistributionApi::Impl::ReceiveBody(
     Request& req, Upload& up, std::optional<internal::ByteRange> chunk) {
   internal::InFlight in_flight(uploads_in_flight);
-  uint64_t limit = std::numeric_limits<uint64_t>::max();
+  uint64_t limit = kUnlimitedBody;
   if (options.max_blob_bytes > 0) {
     limit = options.max_blob_bytes > up.size() ? options.max_blob_bytes - up.size() : 0;
   }

@@ -39,7 +39,11 @@ struct FsStores {
   std::shared_ptr<UploadStore> uploads;
 };
 
-// Creates data_dir and its layout if missing. Blocking; call at startup.
+// Creates data_dir and its layout if missing; the bytes go to storage::CreateFsBlobStore
+// rooted at data_dir. Blocking; call at startup.
 Result<FsStores> OpenFsStores(const FsStoresOptions& options);
+// The same repository metadata over another content store (S3, or a test double).
+Result<FsStores> OpenFsStores(const FsStoresOptions& options,
+                              std::shared_ptr<storage::BlobStore> content);
 
 }  // namespace atcr::registry
