@@ -231,7 +231,9 @@ struct HttpClient::Impl {
       beast::flat_buffer buffer;
       buffer.max_size(self->options.max_header_bytes + 64 * 1024);
       std::optional<http::response_parser<http::string_body>> parser;
-      beast::error_code ec = wec;
+      // Read even when the write failed: a server may answer early (413, 401) and stop
+      // reading the body, and its response is still in our receive buffer.
+      beast::error_code ec;
       size_t received = 0;
       while (!ec) {
         parser.emplace();
@@ -245,6 +247,7 @@ struct HttpClient::Impl {
         int status = parser->get().result_int();
         if (status >= 200 || status == 101) break;  // skip interim 1xx responses
       }
+      if (ec && wec && received == 0) ec = wec;
       if (ec) {
         if (reused && received == 0 && buffer.size() == 0 && IsIdempotent(req.method) &&
             !watchdog->fired()) {
@@ -268,7 +271,7 @@ struct HttpClient::Impl {
         resp.headers.Add(std::string(field.name_string()), std::string(field.value()));
       }
       resp.body = std::move(msg.body());
-      if (msg.keep_alive() && buffer.size() == 0 && !req.headers.Get("Connection")) {
+      if (!wec && msg.keep_alive() && buffer.size() == 0 && !req.headers.Get("Connection")) {
         watchdog->Stop();
         beast::error_code lec;
         bool v6 = socket.local_endpoint(lec).address().is_v6();

@@ -136,6 +136,19 @@ TEST_F(HttpClientTest, EnforcesTheResponseBodyLimit) {
   EXPECT_EQ(r.error().code, ErrorCode::kResourceExhausted);
 }
 
+TEST_F(HttpClientTest, ReturnsAnEarlyRejectionOfALargeBody) {
+  Start();
+  auto r = client_.SendSync(
+      {.method = Method::kPost, .url = Url("/echo"), .body = std::string(3 << 20, 'u')});
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(r->headers.Get("Connection"), "close");
+  // The server closed that connection; the next request gets a fresh one.
+  auto next = client_.SendSync({.url = Url("/remote")});
+  ASSERT_TRUE(next.ok()) << next.error().ToString();
+  EXPECT_EQ(next->status, 200);
+}
+
 TEST_F(HttpClientTest, ReturnsRedirectsWithoutFollowing) {
   Start();
   auto r = client_.SendSync({.url = Url("/redirect")});
