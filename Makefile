@@ -28,8 +28,11 @@ unit: build
 e2e: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L e2e
 
+# Until `atcr dev` (PDS + hold + AppView) exists, the whole system is the standalone registry.
+DEV_DATA ?= .atcr-dev
 dev: build
-	$(BUILD_DIR)/bin/atcr dev
+	@mkdir -p $(DEV_DATA)
+	$(BUILD_DIR)/bin/atcr registry serve --addr 127.0.0.1:5000 --data $(DEV_DATA)/registry --delete-enabled
 
 bench: build
 	bench/run
