@@ -2,6 +2,8 @@
 // `atcr config init registry`: its commented default configuration. Wiring only.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -14,6 +16,7 @@
 #include "atcr/registry/distribution_api.h"
 #include "atcr/registry/filesystem.h"
 #include "atcr/registry/htpasswd.h"
+#include "atcr/registry/upload_sweeper.h"
 #include "command.h"
 
 namespace atcr::app {
@@ -73,6 +76,10 @@ int Serve(const ServeFlags& flags) {
   server_options.threads = cfg.threads;
   server_options.metrics = api_options.metrics;
   net::Server server(server_options, std::move(router));
+  // Sweep a few times per stale period, at most hourly, at least a minute apart.
+  registry::UploadSweeper sweeper(
+      stores->uploads, cfg.uploads_stale_after,
+      std::chrono::seconds(std::clamp<int64_t>(cfg.uploads_stale_after / 4, 60, 3600)));
   spdlog::info("registry: data in {}, deletes {}", cfg.data,
                cfg.delete_enabled ? "enabled" : "disabled");
   st = server.RunUntilSignal();

@@ -117,5 +117,24 @@ TEST_F(BlobApi, DeleteUnlinksFromTheRepository) {
   EXPECT_EQ(bad.ErrorCode(), "DIGEST_INVALID");
 }
 
+TEST(BlobRedirect, AnsweredWith307WhenTheStoreGivesAUrl) {
+  TempDir dir;
+  std::shared_ptr<storage::BlobStore> content =
+      std::make_shared<MemContentStore>("https://cdn.example/blobs/");
+  TestRegistry reg(dir.path(), {}, &content);
+  Blob b = MakeBlob("far away");
+  ASSERT_EQ(reg.client().Do("POST", "/v2/r/blobs/uploads/?digest=" + b.digest, {}, b.data).status,
+            201);
+  HttpResponse get = reg.client().Do("GET", "/v2/r/blobs/" + b.digest);
+  EXPECT_EQ(get.status, 307);
+  EXPECT_EQ(get.Header("Location"), "https://cdn.example/blobs/" + b.digest);
+  EXPECT_EQ(get.Header("Docker-Content-Digest"), b.digest);
+  HttpResponse head = reg.client().Do("HEAD", "/v2/r/blobs/" + b.digest);
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.Header("Content-Length"), std::to_string(b.data.size()));
+  // Still per repository.
+  EXPECT_EQ(reg.client().Do("GET", "/v2/other/blobs/" + b.digest).status, 404);
+}
+
 }  // namespace
 }  // namespace atcr::registry::testing

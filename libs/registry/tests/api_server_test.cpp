@@ -77,10 +77,15 @@ TEST_F(ServerApi, DataSurvivesARestart) {
   EXPECT_EQ(Do("PUT", loc + "?digest=" + DigestOf("half done")).status, 201);
 }
 
-TEST_F(ServerApi, UploadGaugeIsPublished) {
+TEST_F(ServerApi, UploadGaugeIsPublishedAndReturnsToZero) {
+  Blob b = MakeBlob("counted");
+  PushBlob("r", b);
+  std::string loc = Do("POST", "/v2/r/blobs/uploads/").Header("Location").value_or("");
+  ASSERT_EQ(Do("PATCH", loc, {{"Content-Range", "0-4"}}, "abc").status, 400);  // short chunk
   HttpResponse r = Do("GET", "/metrics");
   EXPECT_EQ(r.status, 200);
-  EXPECT_NE(r.body.find("atcr_registry_uploads_in_flight"), std::string::npos);
+  EXPECT_NE(r.body.find("\natcr_registry_uploads_in_flight 0\n"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("upload_start"), std::string::npos);  // route labels
 }
 
 class AuthApi : public ApiTest {

@@ -237,6 +237,27 @@ TEST_F(UploadApi, BlobLimitIsEnforced) {
             201);
 }
 
+TEST_F(UploadApi, LargeBlobStreamsInAndOut) {
+  std::string data(8 * 1024 * 1024 + 123, '\0');
+  uint32_t x = 12345;
+  for (char& c : data) {
+    x = x * 1103515245 + 12345;
+    c = static_cast<char>(x >> 24);
+  }
+  Blob b = MakeBlob(data);
+  std::string loc = Start202(*this, Do("POST", "/v2/r/blobs/uploads/"));
+  HttpResponse p = client().DoChunked("PATCH", loc, {}, data, 65536);
+  ASSERT_EQ(p.status, 202) << p.body;
+  ASSERT_EQ(Do("PUT", loc + "?digest=" + b.digest).status, 201);
+  HttpResponse get = Do("GET", "/v2/r/blobs/" + b.digest);
+  EXPECT_EQ(get.status, 200);
+  EXPECT_EQ(get.body.size(), data.size());
+  EXPECT_TRUE(get.body == data);
+  HttpResponse tail = Do("GET", "/v2/r/blobs/" + b.digest, {{"Range", "bytes=-100"}});
+  EXPECT_EQ(tail.status, 206);
+  EXPECT_TRUE(tail.body == data.substr(data.size() - 100));
+}
+
 // Regression: a client whose connection drops mid-PATCH reconnects, asks where the upload
 // stands and continues on a new connection with the same Location.
 TEST_F(UploadApi, SessionSurvivesAReconnect) {

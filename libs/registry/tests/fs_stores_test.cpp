@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "atcr/oci/media_types.h"
 #include "atcr/registry/filesystem.h"
@@ -212,6 +213,26 @@ TEST_F(FsStoresTest, UploadSessionsSurviveReopeningTheStores) {
   ASSERT_TRUE(up.ok()) << up.error().message;
   EXPECT_EQ((*up)->size(), 3u);
   ASSERT_TRUE(RunSync((*up)->Commit(D("abc"))).ok());
+}
+
+TEST_F(FsStoresTest, StaleSessionsAreSwept) {
+  std::string id;
+  {
+    auto up = RunSync(stores_.uploads->Create("r"));
+    ASSERT_TRUE(up.ok());
+    id = (*up)->id();
+    ASSERT_TRUE(RunSync((*up)->Append(AsBytes(std::string_view("abc")))).ok());
+  }
+  auto none = RunSync(stores_.uploads->CleanupStale(3600));
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 0u);
+  EXPECT_TRUE(RunSync(stores_.uploads->Open("r", id)).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  auto swept = RunSync(stores_.uploads->CleanupStale(1));
+  ASSERT_TRUE(swept.ok()) << swept.error().message;
+  EXPECT_EQ(*swept, 1u);
+  EXPECT_EQ(RunSync(stores_.uploads->Open("r", id)).error().wire, "BLOB_UPLOAD_UNKNOWN");
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/repositories/r/_uploads/" + id));
 }
 
 }  // namespace

@@ -67,9 +67,13 @@ inline std::string DigestOf(std::string_view data) {
   return oci::Digest::Sha256Of(AsBytes(data)).str();
 }
 
-// A content store in memory, for tests that must not depend on the filesystem driver.
+// A content store in memory. With a redirect base it answers reads like an object store:
+// with a URL instead of a file.
 class MemContentStore : public storage::BlobStore {
  public:
+  explicit MemContentStore(std::string redirect_base = {})
+      : redirect_base_(std::move(redirect_base)) {}
+
   Result<storage::BlobInfo> Stat(const oci::Digest& d) override {
     std::lock_guard lock(mu_);
     auto it = blobs_.find(d.str());
@@ -83,6 +87,9 @@ class MemContentStore : public storage::BlobStore {
       auto it = blobs_.find(d.str());
       if (it == blobs_.end()) return NotFound("no blob " + d.str());
       data = it->second;
+    }
+    if (!redirect_base_.empty()) {
+      return storage::BlobRead{-1, data.size(), redirect_base_ + d.str(), UnixSeconds() + 60};
     }
     int fd = ::memfd_create("blob", MFD_CLOEXEC);
     if (fd < 0) return ErrnoError("memfd_create", errno);
@@ -153,27 +160,24 @@ class MemContentStore : public storage::BlobStore {
     std::shared_ptr<std::string> data_;
   };
 
+  std::string redirect_base_;
   std::mutex mu_;
   std::map<std::string, std::string> blobs_;
   std::map<std::string, std::shared_ptr<std::string>> uploads_;
 };
 
-// The real filesystem content store when it is available, else the in-memory one (kept
-// across restarts of the same TestRegistry data dir by the caller).
+// The stores over `content`; when it is null, over the real filesystem content store, which
+// is then kept in `content` so a restart can reuse it.
 inline FsStores OpenStores(const std::string& dir, std::shared_ptr<storage::BlobStore>& content) {
   FsStoresOptions o;
   o.data_dir = dir;
   o.fsync = false;
-  if (!content) {
-    auto real = OpenFsStores(o);
-    if (real.ok()) {
-      content = real->storage;
-      return *real;
-    }
-    content = std::make_shared<MemContentStore>();
+  auto stores = content ? OpenFsStores(o, content) : OpenFsStores(o);
+  if (!stores.ok()) {
+    std::fprintf(stderr, "OpenFsStores(%s): %s\n", dir.c_str(), stores.error().ToString().c_str());
+    std::abort();
   }
-  auto stores = OpenFsStores(o, content);
-  if (!stores.ok()) std::abort();
+  content = stores->storage;
   return *stores;
 }
 
