@@ -2,14 +2,16 @@
 # ATProto core benchmarks (issue 3 §4): atcr (Google Benchmark, bench/atproto/atproto_bench.cpp)
 # and the reference TypeScript libraries under node (bench/atproto/ref_bench.mjs) on the same
 # inputs, in one run. Prints a markdown table (operation, atcr, reference, ratio; goal >= 10x)
-# and writes it to bench/out/atproto.md; raw results go to bench/out/atproto-{atcr,ref}.json.
+# and writes it to bench/out/atproto.md; every run's raw output stays in bench/out/atproto-raw/,
+# the per-round figures in bench/out/atproto-results.json. About 4-6 minutes on 2 shared cores.
 #
 # Environment:
 #   BUILD_DIR                 CMake build dir holding the benchmark (default build; configured
 #                             like `make build` if it has no build.ninja yet)
 #   JOBS                      build parallelism (default 2)
-#   ATPROTO_BENCH_MIN_TIME    seconds per repetition on both sides (default 1)
-#   ATPROTO_BENCH_REPS        repetitions, the median is reported (default 3)
+#   ATPROTO_BENCH_MIN_TIME    seconds per measurement on both sides (default 1; the reference
+#                             also warms up its JIT for as long first)
+#   ATPROTO_BENCH_REPS        rounds, medians are reported (default 3)
 #   ATPROTO_BENCH_ONLY        comma-separated subset, e.g. k256_sign,k256_verify
 #   ATPROTO_BENCH_CLOCK       cpu (default) or wall: which time the table compares. CPU time
 #                             keeps the ratios meaningful on a shared, loaded machine; the other
@@ -46,40 +48,59 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 rm -rf "$INPUTS"
 "$BIN" --write-inputs "$INPUTS" >&2
 
-filter=.
-[ -z "$ONLY" ] || filter="^(${ONLY//,/|})(/|\$)"
-log "atcr: Google Benchmark, ${REPS} x ${MIN_TIME}s each"
-"$BIN" --benchmark_filter="$filter" --benchmark_min_time="$MIN_TIME" \
-  --benchmark_repetitions="$REPS" --benchmark_report_aggregates_only=true \
-  --benchmark_out="$OUT/atproto-atcr.json" --benchmark_out_format=json >&2
-[ -s "$OUT/atproto-atcr.json" ] || die "atcr_atproto_bench ran no benchmark (filter '$filter')"
-
-log "reference: node $(node --version), ${REPS} x ${MIN_TIME}s each"
-ref_args=("$INPUTS" --min-ms "$(awk -v t="$MIN_TIME" 'BEGIN { printf "%d", t * 1000 }')" --reps "$REPS")
-[ -z "$ONLY" ] || ref_args+=(--only "$ONLY")
-node bench/atproto/ref_bench.mjs "${ref_args[@]}" >"$OUT/atproto-ref.json"
+# The two sides take turns, one operation at a time, REPS rounds: on a shared machine the load
+# drifts over minutes, and pairing each atcr run with a reference run right after it keeps that
+# drift out of the ratios (each ratio is the median of the per-round ratios).
+OPS=(cbor_encode_records cbor_decode_records cbor_encode_blobs cbor_decode_blobs mst_build_100k
+     car_verify_10k k256_sign k256_verify)
+[ -z "$ONLY" ] || IFS=, read -r -a OPS <<<"$ONLY"
+RAW=$OUT/atproto-raw
+rm -rf "$RAW"
+mkdir -p "$RAW"
+min_ms=$(awk -v t="$MIN_TIME" 'BEGIN { printf "%d", t * 1000 }')
+log "atcr (Google Benchmark) and reference (node $(node --version)) in turns: ${REPS} rounds x ${#OPS[@]} operations, ${MIN_TIME}s each"
+for ((round = 1; round <= REPS; round++)); do
+  for op in "${OPS[@]}"; do
+    "$BIN" --benchmark_filter="^${op}(/|\$)" --benchmark_min_time="$MIN_TIME" \
+      --benchmark_format=json >"$RAW/atcr-$op-$round.json" 2>"$RAW/atcr-$op-$round.log" ||
+      die "atcr_atproto_bench $op failed: $(tail -n 5 "$RAW/atcr-$op-$round.log")"
+    grep -q '"run_name"' "$RAW/atcr-$op-$round.json" || die "atcr_atproto_bench has no benchmark $op"
+    node bench/atproto/ref_bench.mjs "$INPUTS" --only "$op" --reps 1 --min-ms "$min_ms" \
+      >"$RAW/ref-$op-$round.json" 2>"$RAW/ref-$op-$round.log" ||
+      die "ref_bench.mjs $op failed: $(tail -n 5 "$RAW/ref-$op-$round.log")"
+    log "round $round $op done"
+  done
+done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD/CMakeCache.txt")
 python3 - "$OUT" "$INPUTS/inputs.json" "$load_before" "$load_after" \
   "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" "${build_type:-RelWithDebInfo}" "$CLOCK" <<'PY'
-import json, os, sys
+import glob, json, os, statistics, sys
 out, inputs_path, load_before, load_after, commit, build_type, clock = sys.argv[1:]
 inputs = json.load(open(inputs_path))
-atcr_raw = json.load(open(os.path.join(out, "atproto-atcr.json")))
-ref = json.load(open(os.path.join(out, "atproto-ref.json")))
+raw = os.path.join(out, "atproto-raw")
 
+# results[side][op] = list of {ns_per_op, cpu_ns_per_op, bytes_per_op}, one per round
 to_ns = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}
-atcr = {}
-for b in atcr_raw["benchmarks"]:
-    if b.get("error_occurred"):
-        sys.exit(f"atcr benchmark {b['name']} failed: {b.get('error_message')}")
-    if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
-        continue
-    name = b.get("run_name", b["name"]).removesuffix("/real_time")
-    unit = to_ns[b["time_unit"]]
-    atcr[name] = {"ns_per_op": b["real_time"] * unit, "cpu_ns_per_op": b["cpu_time"] * unit,
-                  "bytes_per_op": b.get("bytes_per_op")}
+results = {"atcr": {}, "ref": {}}
+lib = {}
+for path in sorted(glob.glob(os.path.join(raw, "*.json"))):
+    side = os.path.basename(path).split("-", 1)[0]
+    doc = json.load(open(path))
+    if side == "atcr":
+        for b in doc["benchmarks"]:
+            if b.get("error_occurred"):
+                sys.exit(f"atcr benchmark {b['name']} failed: {b.get('error_message')}")
+            unit = to_ns[b["time_unit"]]
+            results["atcr"].setdefault(b["name"].removesuffix("/real_time"), []).append(
+                {"ns_per_op": b["real_time"] * unit, "cpu_ns_per_op": b["cpu_time"] * unit,
+                 "bytes_per_op": b.get("bytes_per_op")})
+    else:
+        lib = doc["library"]
+        for name, r in doc["results"].items():
+            results["ref"].setdefault(name, []).append(r)
+json.dump(results, open(os.path.join(out, "atproto-results.json"), "w"), indent=2)
 
 rows = [
     ("cbor_encode_records", f"DAG-CBOR encode, {inputs['records']} io.atcr.manifest/tag records "
@@ -103,11 +124,17 @@ def figure(r, unit, field):
         return ns / 1e6
     return 1e9 / ns
 
+def median_figure(side, key, unit, field):
+    runs = results[side].get(key)
+    return statistics.median(figure(r, unit, field) for r in runs) if runs else None
+
 def ratio(key, unit, field):
-    if key not in atcr or key not in ref["results"]:
+    pairs = list(zip(results["atcr"].get(key, []), results["ref"].get(key, [])))
+    if not pairs:
         return None
-    a, r = figure(atcr[key], unit, field), figure(ref["results"][key], unit, field)
-    return r / a if unit == "ms" else a / r
+    per_round = [figure(r, unit, field) / figure(a, unit, field) if unit == "ms"
+                 else figure(a, unit, field) / figure(r, unit, field) for a, r in pairs]
+    return statistics.median(per_round)
 
 def fmt(v, unit):
     if v is None:
@@ -121,10 +148,10 @@ other = "ns_per_op" if clock == "cpu" else "cpu_ns_per_op"
 lines = ["| operation | atcr | reference | ratio |", "| --- | ---: | ---: | ---: |"]
 below, other_ratios = [], []
 for key, label, unit in rows:
-    if key not in atcr and key not in ref["results"]:
+    if key not in results["atcr"] and key not in results["ref"]:
         continue
-    a = figure(atcr[key], unit, main) if key in atcr else None
-    r = figure(ref["results"][key], unit, main) if key in ref["results"] else None
+    a = median_figure("atcr", key, unit, main)
+    r = median_figure("ref", key, unit, main)
     x = ratio(key, unit, main)
     if x is not None and x < 10:
         below.append(key)
@@ -134,7 +161,6 @@ for key, label, unit in rows:
     if y is not None:
         other_ratios.append(f"{key} {y:.1f}x")
 
-lib = ref["library"]
 cpu = "?"
 try:
     for line in open("/proc/cpuinfo"):
@@ -149,8 +175,9 @@ notes = [
     "",
     f"atcr {commit} ({build_type}, Google Benchmark) vs @atproto/repo {lib['@atproto/repo']}, "
     f"@atproto/crypto {lib['@atproto/crypto']}, @atproto/lex-cbor {lib['@atproto/lex-cbor']} on "
-    f"node {lib['node']}, same inputs, one thread each; median of repetitions of "
-    f"{clock_text}. Ratio = how many times faster atcr is; goal >= 10x.",
+    f"node {lib['node']}, same inputs, one thread each, taking turns; {clock_text}, median of "
+    f"{max(len(v) for v in results['atcr'].values())} rounds. Ratio = how many times faster atcr "
+    f"is (median of the per-round ratios); goal >= 10x.",
     f"Ratios on {'wall-clock' if clock == 'cpu' else 'CPU'} time: {', '.join(other_ratios)}.",
     f"{cpu}, {os.cpu_count()} cores; load average before {load_before}, after {load_after}.",
 ]
