@@ -100,7 +100,7 @@ void AddResolve(CLI::App& tool, int* exit_code) {
                            id.error().code == ErrorCode::kInvalidArgument
                        ? kExitInvalid
                        : kExitUsage;
-        return Fail("resolve", id.error(), code);
+        return Fail("resolve", "cannot resolve " + flags->id + ": " + id.error().message, code);
       }
       if (flags->json) {
         boost::json::object o;
