@@ -153,7 +153,7 @@ Task<Response> DistributionApi::Impl::PutManifest(Request& req, const std::strin
   auto body = co_await req.body->ReadAll(kMax);
   if (!body.ok()) {
     if (body.error().code == ErrorCode::kResourceExhausted) co_return too_big();
-    co_return ErrorResponse(body.error(), req);
+    co_return internal::BodyReadError(body.error(), req, ErrorCodeOci::kManifestInvalid);
   }
   std::string content_type(req.headers.Get("Content-Type").value_or(""));
   auto parsed = oci::ParseManifest(*body, content_type);

@@ -110,7 +110,7 @@ Task<std::optional<Response>> DistributionApi::Impl::ReceiveBody(
                                std::to_string(options.max_blob_bytes) + " bytes",
                            {}, 413);
       }
-      co_return ErrorResponse(n.error(), req);
+      co_return internal::BodyReadError(n.error(), req, ErrorCodeOci::kBlobUploadInvalid);
     }
     if (*n == 0) break;
     Status st = co_await up.Append(ByteSpan(buf.data(), *n));

@@ -33,10 +33,24 @@ Response ErrorResponse(const Error& error, const Request& req) {
   // The registered defaults of these two are 404; clients and the spec's tables expect 400.
   if (code == ErrorCodeOci::kBlobUploadInvalid || code == ErrorCodeOci::kSizeInvalid) status = 400;
   if (status >= 500) {
-    spdlog::error("registry: {} {}: {}", req.method_name, req.path, error.ToString());
+    if (error.code == ErrorCode::kUnavailable || error.code == ErrorCode::kDeadlineExceeded) {
+      // Mostly a client that went away or stalled mid-body; nobody reads this answer.
+      spdlog::info("registry: {} {}: {}", req.method_name, req.path, error.ToString());
+    } else {
+      spdlog::error("registry: {} {}: {}", req.method_name, req.path, error.ToString());
+    }
     return OciError(code, "internal error; see the registry log", {}, status);
   }
   return OciError(code, error.message, {}, status);
+}
+
+Response BodyReadError(const Error& error, const Request& req, ErrorCodeOci malformed) {
+  // The net layer reports broken framing (bad chunk sizes, ...) as kInvalidArgument without an
+  // OCI wire name; that is the client's fault, not a 500.
+  if (error.code == ErrorCode::kInvalidArgument && error.wire.empty()) {
+    return OciError(malformed, error.message, {}, 400);
+  }
+  return ErrorResponse(error, req);
 }
 
 std::string DigestDetail(const oci::Digest& d) {

@@ -123,6 +123,15 @@ TEST_F(UploadApi, ContentLengthThatContradictsContentRangeIs400) {
   EXPECT_EQ(Do("GET", loc).Header("Range"), "0-0");
 }
 
+TEST_F(UploadApi, MalformedChunkedBodyIs400) {
+  std::string loc = Start202(*this, Do("POST", "/v2/r/blobs/uploads/"));
+  std::string req = TestClient::Head("PATCH", loc, {{"Transfer-Encoding", "chunked"}}) +
+                    "\r\n5\r\nabcde\r\nzz-not-hex\r\n";
+  HttpResponse r = client().Exchange(req, false);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(r.ErrorCode(), "BLOB_UPLOAD_INVALID");
+}
+
 TEST_F(UploadApi, ClosingPutNeedsAMatchingDigest) {
   Blob b = MakeBlob("closing");
   std::string loc = Start202(*this, Do("POST", "/v2/r/blobs/uploads/"));

@@ -64,6 +64,8 @@ Response OciError(oci::ErrorCodeOci code, std::string_view message,
                   std::string_view detail_json = {}, int status = 0);
 // Maps an atcr::Error once; internal details go to the log, not to the client.
 Response ErrorResponse(const Error& error, const Request& req);
+// An error from reading the request body; malformed framing becomes 400 `malformed`.
+Response BodyReadError(const Error& error, const Request& req, oci::ErrorCodeOci malformed);
 // {"digest":"<d>"} for error details.
 std::string DigestDetail(const oci::Digest& d);
 
