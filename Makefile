@@ -36,6 +36,7 @@ dev: build
 
 bench: build
 	bench/run
+	BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) bench/atproto/run.sh
 
 format:
 	find libs apps -name '*.h' -o -name '*.cpp' | xargs clang-format -i
