@@ -21,6 +21,8 @@
 
 namespace atcr::net {
 
+// GCC 12 destroys braced temporaries inside a co_await expression twice: write
+// `Foo f{...}; co_await Bar(std::move(f));`, never `co_await Bar({...})` (see README.md).
 template <typename T>
 using Task = boost::asio::awaitable<T>;
 
@@ -81,7 +83,9 @@ struct Request {
   std::vector<std::string> QueryAll(std::string_view key) const;
 };
 
-// A byte range of an open file, sent with sendfile(2). The server takes ownership of fd.
+// A byte range of an open file, sent with sendfile(2). The server takes ownership of fd and
+// closes it on every path (HEAD, errors, client gone). A file shorter than the range closes
+// the connection, since the announced Content-Length can no longer be met.
 struct FileBody {
   int fd = -1;
   uint64_t offset = 0;

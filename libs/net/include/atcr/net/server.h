@@ -25,6 +25,7 @@ struct ServerOptions {
   std::chrono::seconds total_timeout{3600};  // one request, start to finish
   std::chrono::seconds drain_timeout{10};    // graceful shutdown wait for in-flight requests
   bool access_log = true;
+  // Answered by the server (GET/HEAD) before the router; empty disables.
   std::string health_path = "/healthz";
   std::string metrics_path = "/metrics";
   // Shared with handlers that publish their own gauges; the server creates one if null.
@@ -40,8 +41,11 @@ class Server {
 
   Status Start();            // binds and starts the worker threads
   uint16_t port() const;     // the bound port, after Start()
-  void Stop();               // stop accepting, drain in-flight requests, join threads
-  Status RunUntilSignal();   // Start(), wait for SIGTERM/SIGINT, Stop()
+  // Stop accepting, close idle connections, let in-flight requests finish (up to
+  // drain_timeout), join threads. Idempotent; never call it from a handler. The destructor
+  // calls it.
+  void Stop();
+  Status RunUntilSignal();   // Start(), wait for SIGTERM/SIGINT (or Stop()), Stop()
   Metrics& metrics();
 
  private:
