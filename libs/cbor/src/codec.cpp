@@ -1,9 +1,13 @@
 #include "atcr/cbor/codec.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
 
 #include "internal/utf8.h"
 
@@ -25,27 +29,83 @@ constexpr uint64_t kCidTag = 42;
 
 // ---- encoder ----
 
+// Length of the head for argument `arg` (initial byte plus 0, 1, 2, 4 or 8 argument bytes).
+size_t HeadSize(uint64_t arg) {
+  if (arg < 24) return 1;
+  if (arg <= 0xff) return 2;
+  if (arg <= 0xffff) return 3;
+  if (arg <= 0xffffffff) return 5;
+  return 9;
+}
+
+// Exact size of the encoding of `v`, so Encode allocates its output once.
+size_t EncodedSize(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kNull:
+    case Value::Kind::kBool:
+      return 1;
+    case Value::Kind::kInt: {
+      const int64_t i = v.as_int();
+      return HeadSize(i >= 0 ? static_cast<uint64_t>(i) : ~static_cast<uint64_t>(i));
+    }
+    case Value::Kind::kFloat:
+      return 9;
+    case Value::Kind::kString: {
+      const size_t n = v.as_string().size();
+      return HeadSize(n) + n;
+    }
+    case Value::Kind::kBytes: {
+      const size_t n = v.as_bytes().size();
+      return HeadSize(n) + n;
+    }
+    case Value::Kind::kList: {
+      const Value::List& l = v.as_list();
+      size_t n = HeadSize(l.size());
+      for (const Value& item : l) n += EncodedSize(item);
+      return n;
+    }
+    case Value::Kind::kMap: {
+      const Value::Map& m = v.as_map();
+      size_t n = HeadSize(m.size());
+      for (const auto& [key, item] : m) n += HeadSize(key.size()) + key.size() + EncodedSize(item);
+      return n;
+    }
+    case Value::Kind::kLink: {
+      const size_t n = v.as_link().bytes().size() + 1;
+      return HeadSize(kCidTag) + HeadSize(n) + n;
+    }
+  }
+  return 0;
+}
+
 void AppendHead(Major major, uint64_t arg, Bytes& out) {
   const uint8_t m = static_cast<uint8_t>(major << 5);
   if (arg < 24) {
     out.push_back(m | static_cast<uint8_t>(arg));
     return;
   }
-  int n;
+  uint8_t head[9];
+  size_t n;
   if (arg <= 0xff) {
-    out.push_back(m | 24);
+    head[0] = m | 24;
     n = 1;
   } else if (arg <= 0xffff) {
-    out.push_back(m | 25);
+    head[0] = m | 25;
     n = 2;
   } else if (arg <= 0xffffffff) {
-    out.push_back(m | 26);
+    head[0] = m | 26;
     n = 4;
   } else {
-    out.push_back(m | 27);
+    head[0] = m | 27;
     n = 8;
   }
-  for (int i = n - 1; i >= 0; --i) out.push_back(static_cast<uint8_t>(arg >> (8 * i)));
+  for (size_t i = 0; i < n; ++i) head[1 + i] = static_cast<uint8_t>(arg >> (8 * (n - 1 - i)));
+  out.insert(out.end(), head, head + 1 + n);
+}
+
+void AppendText(Major major, const uint8_t* data, size_t size, Bytes& out) {
+  AppendHead(major, size, out);
+  out.insert(out.end(), data, data + size);
 }
 
 void EncodeValue(const Value& v, Bytes& out) {
@@ -68,20 +128,20 @@ void EncodeValue(const Value& v, Bytes& out) {
     }
     case Value::Kind::kFloat: {
       uint64_t bits = std::bit_cast<uint64_t>(v.as_float());
-      out.push_back(0xfb);
-      for (int i = 7; i >= 0; --i) out.push_back(static_cast<uint8_t>(bits >> (8 * i)));
+      uint8_t f[9];
+      f[0] = 0xfb;
+      for (int i = 0; i < 8; ++i) f[1 + i] = static_cast<uint8_t>(bits >> (8 * (7 - i)));
+      out.insert(out.end(), f, f + 9);
       return;
     }
     case Value::Kind::kString: {
       const std::string& s = v.as_string();
-      AppendHead(kTextString, s.size(), out);
-      out.insert(out.end(), s.begin(), s.end());
+      AppendText(kTextString, reinterpret_cast<const uint8_t*>(s.data()), s.size(), out);
       return;
     }
     case Value::Kind::kBytes: {
       const Bytes& b = v.as_bytes();
-      AppendHead(kByteString, b.size(), out);
-      out.insert(out.end(), b.begin(), b.end());
+      AppendText(kByteString, b.data(), b.size(), out);
       return;
     }
     case Value::Kind::kList: {
@@ -94,8 +154,7 @@ void EncodeValue(const Value& v, Bytes& out) {
       const Value::Map& m = v.as_map();
       AppendHead(kMap, m.size(), out);
       for (const auto& [key, item] : m) {  // Map iterates in canonical key order
-        AppendHead(kTextString, key.size(), out);
-        out.insert(out.end(), key.begin(), key.end());
+        AppendText(kTextString, reinterpret_cast<const uint8_t*>(key.data()), key.size(), out);
         EncodeValue(item, out);
       }
       return;
@@ -115,12 +174,16 @@ void EncodeValue(const Value& v, Bytes& out) {
 
 // ---- decoder ----
 
+// Decodes into caller-owned Values and reports failure as `false` plus a stored error: the hot
+// path then moves no Result<Value> through each level and builds no Error until one is needed.
 class Decoder {
  public:
   Decoder(ByteSpan data, const DecodeLimits& limits) : data_(data), limits_(limits) {}
 
-  Result<Value> Item(size_t depth);
+  // Decodes one item into `out` (which must be null). On false, TakeError() says why.
+  bool Item(size_t depth, Value& out);
   size_t pos() const { return pos_; }
+  Error TakeError() { return std::move(error_); }
 
  private:
   struct Head {
@@ -130,35 +193,55 @@ class Decoder {
     size_t offset;
   };
 
-  Error Fail(size_t offset, const std::string& what) const {
-    return InvalidArgument("cbor: " + what + " at offset " + std::to_string(offset));
+  bool Fail(size_t offset, const std::string& what) {
+    error_ = InvalidArgument("cbor: " + what + " at offset " + std::to_string(offset));
+    return false;
   }
   // A DecodeLimits bound was hit: the input may be canonical, just too big for this caller.
-  Error LimitHit(size_t offset, const std::string& what) const {
-    return ResourceExhausted("cbor: " + what + " at offset " + std::to_string(offset));
+  bool LimitHit(size_t offset, const std::string& what) {
+    error_ = ResourceExhausted("cbor: " + what + " at offset " + std::to_string(offset));
+    return false;
   }
   size_t remaining() const { return data_.size() - pos_; }
 
   // Reads an initial byte and its argument; rejects reserved and indefinite forms and
   // non-shortest arguments. For major 7 with info >= 25 the argument is the raw float bits.
-  Result<Head> ReadHead();
-  Result<std::string> Text(const Head& h);
-  Result<Bytes> ByteString(const Head& h);
+  bool ReadHead(Head& h);
+  bool ReadHeadSlow(Head& h);
+  // Validates the text string `h` heads and points `s` at its bytes in the input.
+  bool Text(const Head& h, std::string_view& s);
+  bool List(const Head& h, size_t depth, Value& out);
+  bool Map(const Head& h, size_t depth, Value& out);
+  bool Link(const Head& h, Value& out);
+  bool Simple(const Head& h, Value& out);
 
   ByteSpan data_;
   const DecodeLimits& limits_;
   size_t pos_ = 0;
   size_t items_ = 0;
+  Error error_;
 };
 
-Result<Decoder::Head> Decoder::ReadHead() {
+inline bool Decoder::ReadHead(Head& h) {
+  if (pos_ < data_.size()) {
+    const uint8_t ib = data_[pos_];
+    if ((ib & 0x1f) < 24) {  // the argument is in the initial byte: always canonical
+      h = Head{static_cast<Major>(ib >> 5), static_cast<uint8_t>(ib & 0x1f), ib & 0x1fu, pos_};
+      ++pos_;
+      return true;
+    }
+  }
+  return ReadHeadSlow(h);
+}
+
+bool Decoder::ReadHeadSlow(Head& h) {
   const size_t start = pos_;
   if (remaining() == 0) return Fail(start, "unexpected end of input");
   const uint8_t ib = data_[pos_++];
-  Head h{static_cast<Major>(ib >> 5), static_cast<uint8_t>(ib & 0x1f), 0, start};
+  h = Head{static_cast<Major>(ib >> 5), static_cast<uint8_t>(ib & 0x1f), 0, start};
   if (h.info < 24) {
     h.arg = h.info;
-    return h;
+    return true;
   }
   if (h.info == 31) {
     if (h.major == kSimple) return Fail(start, "unexpected 'break' (0xff)");
@@ -170,142 +253,173 @@ Result<Decoder::Head> Decoder::ReadHead() {
   uint64_t arg = 0;
   for (size_t i = 0; i < n; ++i) arg = (arg << 8) | data_[pos_++];
   h.arg = arg;
-  if (h.major == kSimple) return h;  // floats and simple values: validated by the caller
+  if (h.major == kSimple) return true;  // floats and simple values: validated by the caller
   const uint64_t min_for_width[] = {24, 0x100, 0x10000, 0x100000000ull};
   if (arg < min_for_width[h.info - 24]) {
     return Fail(start, "non-shortest encoding of argument " + std::to_string(arg));
   }
-  return h;
+  return true;
 }
 
-Result<std::string> Decoder::Text(const Head& h) {
+inline bool Decoder::Text(const Head& h, std::string_view& s) {
   if (h.arg > remaining()) {
     return Fail(h.offset, "text string length " + std::to_string(h.arg) + " exceeds input");
   }
-  std::string_view s(reinterpret_cast<const char*>(data_.data() + pos_), h.arg);
-  size_t bad = internal::FindInvalidUtf8(s);
+  s = std::string_view(reinterpret_cast<const char*>(data_.data() + pos_), h.arg);
+  const size_t bad = internal::FindInvalidUtf8(s);
   if (bad != s.size()) return Fail(pos_ + bad, "invalid UTF-8 in text string");
   pos_ += h.arg;
-  return std::string(s);
+  return true;
 }
 
-Result<Bytes> Decoder::ByteString(const Head& h) {
-  if (h.arg > remaining()) {
-    return Fail(h.offset, "byte string length " + std::to_string(h.arg) + " exceeds input");
+bool Decoder::List(const Head& h, size_t depth, Value& out) {
+  if (depth >= limits_.max_depth) {
+    return LimitHit(h.offset, "nesting deeper than " + std::to_string(limits_.max_depth));
   }
-  auto begin = data_.begin() + static_cast<std::ptrdiff_t>(pos_);
-  pos_ += h.arg;
-  return Bytes(begin, begin + static_cast<std::ptrdiff_t>(h.arg));
+  // Every item takes at least one byte: a count beyond the input is a lie.
+  if (h.arg > remaining()) {
+    return Fail(h.offset, "array count " + std::to_string(h.arg) + " exceeds input");
+  }
+  out = Value::EmptyList();
+  Value::List& list = out.as_list();
+  // Bounded by the input (checked above) and by the items still allowed, so a hostile count
+  // reserves no more than DecodeLimits already lets the decoded value grow to.
+  const size_t items_left = limits_.max_items > items_ ? limits_.max_items - items_ : 0;
+  list.reserve(std::min<uint64_t>(h.arg, items_left));
+  for (uint64_t i = 0; i < h.arg; ++i) {
+    list.emplace_back();
+    if (!Item(depth + 1, list.back())) return false;
+  }
+  return true;
 }
 
-Result<Value> Decoder::Item(size_t depth) {
+bool Decoder::Map(const Head& h, size_t depth, Value& out) {
+  if (depth >= limits_.max_depth) {
+    return LimitHit(h.offset, "nesting deeper than " + std::to_string(limits_.max_depth));
+  }
+  if (h.arg > remaining() / 2) {
+    return Fail(h.offset, "map size " + std::to_string(h.arg) + " exceeds input");
+  }
+  out = Value::EmptyMap();
+  Value::Map& map = out.as_map();
+  MapKeyLess less;
+  std::string_view prev;  // the previous key, still in the input
+  for (uint64_t i = 0; i < h.arg; ++i) {
+    const size_t key_offset = pos_;
+    Head kh;
+    if (!ReadHead(kh)) return false;
+    if (kh.major != kTextString) return Fail(key_offset, "map key is not a text string");
+    std::string_view key;
+    if (!Text(kh, key)) return false;
+    if (i > 0) {
+      if (prev == key) return Fail(key_offset, "duplicate map key \"" + std::string(key) + "\"");
+      if (!less(prev, key)) {
+        return Fail(key_offset, "map keys out of canonical order (\"" + std::string(key) +
+                                    "\" after \"" + std::string(prev) + "\")");
+      }
+    }
+    prev = key;
+    // Keys arrive in map order, so the hint makes every insertion O(1); the value is decoded
+    // straight into its node.
+    auto it = map.emplace_hint(map.end(), std::piecewise_construct, std::forward_as_tuple(key),
+                               std::forward_as_tuple());
+    if (!Item(depth + 1, it->second)) return false;
+  }
+  return true;
+}
+
+bool Decoder::Link(const Head& h, Value& out) {
+  if (h.arg != kCidTag) return Fail(h.offset, "tag " + std::to_string(h.arg) + " not allowed (only 42)");
+  const size_t content_offset = pos_;
+  Head bh;
+  if (!ReadHead(bh)) return false;
+  if (bh.major != kByteString) return Fail(content_offset, "tag 42 content is not a byte string");
+  if (bh.arg > remaining()) return Fail(content_offset, "tag 42 byte string exceeds input");
+  if (bh.arg == 0 || data_[pos_] != 0x00) {
+    return Fail(pos_, "CID in tag 42 lacks the 0x00 multibase prefix");
+  }
+  ByteSpan cid_bytes = data_.subspan(pos_ + 1, bh.arg - 1);
+  auto cid = Cid::FromBytes(cid_bytes);
+  if (!cid.ok()) return Fail(pos_, cid.error().message);
+  pos_ += bh.arg;
+  out = Value(std::move(cid).value());
+  return true;
+}
+
+bool Decoder::Simple(const Head& h, Value& out) {
+  switch (h.info) {
+    case 20:
+      out = Value(false);
+      return true;
+    case 21:
+      out = Value(true);
+      return true;
+    case 22:
+      out = Value(nullptr);
+      return true;
+    case 23:
+      return Fail(h.offset, "'undefined' not allowed");
+    case 24:
+      return Fail(h.offset, "simple value " + std::to_string(h.arg) + " not allowed");
+    case 25:
+      return Fail(h.offset, "16-bit float not allowed (only 64-bit)");
+    case 26:
+      return Fail(h.offset, "32-bit float not allowed (only 64-bit)");
+    case 27: {
+      double d = std::bit_cast<double>(h.arg);
+      if (std::isnan(d)) return Fail(h.offset, "NaN not allowed");
+      if (std::isinf(d)) return Fail(h.offset, "Infinity not allowed");
+      if (!limits_.allow_floats) return Fail(h.offset, "float not allowed");
+      out = Value::Float(d);
+      return true;
+    }
+    default:
+      return Fail(h.offset, "simple value " + std::to_string(h.info) + " not allowed");
+  }
+}
+
+bool Decoder::Item(size_t depth, Value& out) {
   if (++items_ > limits_.max_items) {
     return LimitHit(pos_, "more than " + std::to_string(limits_.max_items) + " items");
   }
-  ATCR_ASSIGN_OR_RETURN(Head h, ReadHead());
+  Head h;
+  if (!ReadHead(h)) return false;
   switch (h.major) {
     case kUint:
       if (h.arg > static_cast<uint64_t>(INT64_MAX)) {
         return Fail(h.offset, "integer " + std::to_string(h.arg) + " exceeds int64");
       }
-      return Value(static_cast<int64_t>(h.arg));
+      out = Value(static_cast<int64_t>(h.arg));
+      return true;
     case kNegInt:
       if (h.arg > static_cast<uint64_t>(INT64_MAX)) {
         return Fail(h.offset, "negative integer -1-" + std::to_string(h.arg) + " below int64");
       }
-      return Value(-1 - static_cast<int64_t>(h.arg));
+      out = Value(-1 - static_cast<int64_t>(h.arg));
+      return true;
     case kByteString: {
-      ATCR_ASSIGN_OR_RETURN(Bytes b, ByteString(h));
-      return Value(std::move(b));
+      if (h.arg > remaining()) {
+        return Fail(h.offset, "byte string length " + std::to_string(h.arg) + " exceeds input");
+      }
+      const uint8_t* begin = data_.data() + pos_;
+      pos_ += h.arg;
+      out = Value(Bytes(begin, begin + h.arg));
+      return true;
     }
     case kTextString: {
-      ATCR_ASSIGN_OR_RETURN(std::string s, Text(h));
-      return Value(std::move(s));
+      std::string_view s;
+      if (!Text(h, s)) return false;
+      out = Value(s);
+      return true;
     }
-    case kArray: {
-      if (depth >= limits_.max_depth) {
-        return LimitHit(h.offset, "nesting deeper than " + std::to_string(limits_.max_depth));
-      }
-      // Every item takes at least one byte: a count beyond the input is a lie.
-      if (h.arg > remaining()) {
-        return Fail(h.offset, "array count " + std::to_string(h.arg) + " exceeds input");
-      }
-      Value::List list;
-      list.reserve(std::min<uint64_t>(h.arg, 1024));
-      for (uint64_t i = 0; i < h.arg; ++i) {
-        ATCR_ASSIGN_OR_RETURN(Value item, Item(depth + 1));
-        list.push_back(std::move(item));
-      }
-      return Value(std::move(list));
-    }
-    case kMap: {
-      if (depth >= limits_.max_depth) {
-        return LimitHit(h.offset, "nesting deeper than " + std::to_string(limits_.max_depth));
-      }
-      if (h.arg > remaining() / 2) {
-        return Fail(h.offset, "map size " + std::to_string(h.arg) + " exceeds input");
-      }
-      Value::Map map;
-      MapKeyLess less;
-      for (uint64_t i = 0; i < h.arg; ++i) {
-        const size_t key_offset = pos_;
-        ATCR_ASSIGN_OR_RETURN(Head kh, ReadHead());
-        if (kh.major != kTextString) return Fail(key_offset, "map key is not a text string");
-        ATCR_ASSIGN_OR_RETURN(std::string key, Text(kh));
-        if (!map.empty()) {
-          const std::string& prev = std::prev(map.end())->first;
-          if (prev == key) return Fail(key_offset, "duplicate map key \"" + key + "\"");
-          if (!less(prev, key)) {
-            return Fail(key_offset, "map keys out of canonical order (\"" + key +
-                                        "\" after \"" + prev + "\")");
-          }
-        }
-        ATCR_ASSIGN_OR_RETURN(Value item, Item(depth + 1));
-        map.emplace_hint(map.end(), std::move(key), std::move(item));
-      }
-      return Value(std::move(map));
-    }
-    case kTag: {
-      if (h.arg != kCidTag) return Fail(h.offset, "tag " + std::to_string(h.arg) + " not allowed (only 42)");
-      const size_t content_offset = pos_;
-      ATCR_ASSIGN_OR_RETURN(Head bh, ReadHead());
-      if (bh.major != kByteString) return Fail(content_offset, "tag 42 content is not a byte string");
-      if (bh.arg > remaining()) return Fail(content_offset, "tag 42 byte string exceeds input");
-      if (bh.arg == 0 || data_[pos_] != 0x00) {
-        return Fail(pos_, "CID in tag 42 lacks the 0x00 multibase prefix");
-      }
-      ByteSpan cid_bytes = data_.subspan(pos_ + 1, bh.arg - 1);
-      auto cid = Cid::FromBytes(cid_bytes);
-      if (!cid.ok()) return Fail(pos_, cid.error().message);
-      pos_ += bh.arg;
-      return Value(std::move(cid).value());
-    }
+    case kArray:
+      return List(h, depth, out);
+    case kMap:
+      return Map(h, depth, out);
+    case kTag:
+      return Link(h, out);
     case kSimple:
-      switch (h.info) {
-        case 20:
-          return Value(false);
-        case 21:
-          return Value(true);
-        case 22:
-          return Value(nullptr);
-        case 23:
-          return Fail(h.offset, "'undefined' not allowed");
-        case 24:
-          return Fail(h.offset, "simple value " + std::to_string(h.arg) + " not allowed");
-        case 25:
-          return Fail(h.offset, "16-bit float not allowed (only 64-bit)");
-        case 26:
-          return Fail(h.offset, "32-bit float not allowed (only 64-bit)");
-        case 27: {
-          double d = std::bit_cast<double>(h.arg);
-          if (std::isnan(d)) return Fail(h.offset, "NaN not allowed");
-          if (std::isinf(d)) return Fail(h.offset, "Infinity not allowed");
-          if (!limits_.allow_floats) return Fail(h.offset, "float not allowed");
-          return Value::Float(d);
-        }
-        default:
-          return Fail(h.offset, "simple value " + std::to_string(h.info) + " not allowed");
-      }
+      return Simple(h, out);
   }
   return Fail(h.offset, "unknown major type");
 }
@@ -314,11 +428,15 @@ Result<Value> Decoder::Item(size_t depth) {
 
 Bytes Encode(const Value& v) {
   Bytes out;
-  EncodeTo(v, out);
+  out.reserve(EncodedSize(v));
+  EncodeValue(v, out);
   return out;
 }
 
-void EncodeTo(const Value& v, Bytes& out) { EncodeValue(v, out); }
+void EncodeTo(const Value& v, Bytes& out) {
+  out.reserve(out.size() + EncodedSize(v));
+  EncodeValue(v, out);
+}
 
 Result<Value> DecodeFirst(ByteSpan data, size_t* consumed, const DecodeLimits& limits) {
   if (data.size() > limits.max_input_bytes) {
@@ -326,7 +444,8 @@ Result<Value> DecodeFirst(ByteSpan data, size_t* consumed, const DecodeLimits& l
                              " bytes exceeds limit of " + std::to_string(limits.max_input_bytes));
   }
   Decoder dec(data, limits);
-  ATCR_ASSIGN_OR_RETURN(Value v, dec.Item(0));
+  Value v;
+  if (!dec.Item(0, v)) return dec.TakeError();
   *consumed = dec.pos();
   return v;
 }

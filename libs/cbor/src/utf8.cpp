@@ -1,5 +1,7 @@
 #include "internal/utf8.h"
 
+#include <cstring>
+
 namespace atcr::cbor::internal {
 
 size_t FindInvalidUtf8(std::string_view text) {
@@ -7,11 +9,17 @@ size_t FindInvalidUtf8(std::string_view text) {
   const size_t n = text.size();
   size_t i = 0;
   while (i < n) {
-    uint8_t c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
+    // Nearly all text in records is ASCII: skip it 8 bytes at a time, then byte by byte up to
+    // the first byte with the high bit set.
+    while (n - i >= 8) {
+      uint64_t word;
+      std::memcpy(&word, s + i, 8);
+      if ((word & 0x8080808080808080ull) != 0) break;
+      i += 8;
     }
+    while (i < n && s[i] < 0x80) ++i;
+    if (i == n) break;
+    const uint8_t c = s[i];
     size_t len;
     uint8_t lo = 0x80, hi = 0xbf;  // allowed range of the second byte
     if (c >= 0xc2 && c <= 0xdf) {
