@@ -230,6 +230,13 @@ inline bool Decoder::ReadHead(Head& h) {
       ++pos_;
       return true;
     }
+    // One argument byte (strings of 24-255 bytes: digests, media types, timestamps).
+    if ((ib & 0x1f) == 24 && (ib >> 5) != kSimple && data_.size() - pos_ >= 2 &&
+        data_[pos_ + 1] >= 24) {
+      h = Head{static_cast<Major>(ib >> 5), 24, data_[pos_ + 1], pos_};
+      pos_ += 2;
+      return true;
+    }
   }
   return ReadHeadSlow(h);
 }
