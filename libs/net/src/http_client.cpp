@@ -1,8 +1,9 @@
 // HttpClient: Beast-based HTTP/1.1 client with a keep-alive pool. The pool holds raw socket
 // descriptors rather than Asio sockets, so a pooled connection can be picked up by a coroutine
 // on any executor (a server's io_context or SendSync's private one). Each exchange runs on a
-// strand together with its watchdog; https will slot in as a second transport at the point
-// where the socket is connected.
+// strand together with its watchdog. https wraps the same socket in an asio::ssl::stream; a
+// pooled TLS connection is the descriptor plus its OpenSSL session object (SSL*), which a new
+// ssl::stream on any executor adopts.
 #include "atcr/net/http_client.h"
 
 #include <poll.h>
@@ -14,6 +15,9 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -24,6 +28,10 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/url/parse.hpp>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include <array>
 #include <exception>
@@ -41,7 +49,9 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using TlsStream = ssl::stream<tcp::socket&>;
 using internal::Clock;
 using internal::Watchdog;
 
@@ -98,6 +108,50 @@ bool StillUsable(int fd) {
   return ::poll(&p, 1, 0) == 0;
 }
 
+// Takes the OpenSSL session out of a finished stream so it outlives the stream (and the
+// executor it was bound to). Null when TLS data is still buffered (a late record the pool
+// cannot carry over); the caller then closes the connection. The session is left with memory
+// BIOs; the next ssl::stream replaces them with its own BIO pair.
+SSL* DetachSession(std::optional<TlsStream>& tls) {
+  SSL* s = tls->native_handle();
+  bool clean = SSL_pending(s) == 0 && BIO_ctrl_pending(SSL_get_rbio(s)) == 0 &&
+               BIO_ctrl_wpending(SSL_get_wbio(s)) == 0;
+  if (!clean) return nullptr;
+  SSL_up_ref(s);
+  tls.reset();  // frees the stream's BIO half and drops its reference
+  SSL_set_bio(s, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
+  return s;
+}
+
+// Sends close_notify on a detached session (best effort, never blocks, no SIGPIPE), frees
+// it and closes the descriptor.
+void CloseTls(SSL* s, int fd) {
+  (void)SSL_shutdown(s);  // writes close_notify into the memory BIO; never reads
+  char* data = nullptr;
+  long n = BIO_get_mem_data(SSL_get_wbio(s), &data);
+  if (n > 0) (void)::send(fd, data, static_cast<size_t>(n), MSG_NOSIGNAL | MSG_DONTWAIT);
+  ERR_clear_error();
+  SSL_free(s);
+  ::close(fd);
+}
+
+bool IsIpLiteral(const std::string& host) {
+  beast::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+std::string OpenSslErrors() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out;
+}
+
 }  // namespace
 
 struct HttpClient::Impl {
@@ -105,15 +159,44 @@ struct HttpClient::Impl {
     int fd;
     bool v6;
     Clock::time_point since;
+    SSL* tls = nullptr;  // owned; set for https connections
   };
 
   HttpClientOptions options;
+  ssl::context tls_context{ssl::context::tls_client};
+  std::string tls_setup_error;  // set when tls_context could not be configured
   mutable std::mutex mu;
   std::unordered_map<std::string, std::vector<Idle>> idle;  // guarded by mu
 
+  explicit Impl(HttpClientOptions opts) : options(std::move(opts)) {
+    SSL_CTX* ctx = tls_context.native_handle();
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (options.insecure_skip_verify) {
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    } else {
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+      if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+        tls_setup_error = "cannot load the system trust store: " + OpenSslErrors();
+      }
+    }
+    if (!options.tls_ca_file.empty() &&
+        SSL_CTX_load_verify_locations(ctx, options.tls_ca_file.c_str(), nullptr) != 1) {
+      tls_setup_error = "cannot load tls_ca_file '" + options.tls_ca_file + "': " + OpenSslErrors();
+    }
+    ERR_clear_error();
+  }
+
   ~Impl() {
     for (auto& [key, list] : idle) {
-      for (auto& c : list) ::close(c.fd);
+      for (auto& c : list) Close(c);
+    }
+  }
+
+  static void Close(const Idle& c) {
+    if (c.tls != nullptr) {
+      CloseTls(c.tls, c.fd);
+    } else {
+      ::close(c.fd);
     }
   }
 
@@ -126,19 +209,20 @@ struct HttpClient::Impl {
       Idle c = list.back();
       list.pop_back();
       if (Clock::now() - c.since < options.idle_timeout && StillUsable(c.fd)) return c;
-      ::close(c.fd);
+      Close(c);
     }
     return std::nullopt;
   }
 
-  void Checkin(const std::string& key, int fd, bool v6) {
+  void Checkin(const std::string& key, Idle c) {
     std::lock_guard lock(mu);
     auto& list = idle[key];
     if (list.size() >= options.max_idle_per_host) {
-      ::close(fd);
+      Close(c);
       return;
     }
-    list.push_back(Idle{fd, v6, Clock::now()});
+    c.since = Clock::now();
+    list.push_back(c);
   }
 
   Result<std::string> SerializeHead(const ClientRequest& req, const Target& t) const {
@@ -174,15 +258,84 @@ struct HttpClient::Impl {
     return head;
   }
 
+  struct RoundTripResult {
+    beast::error_code write_error;
+    beast::error_code read_error;
+    size_t received = 0;
+  };
+
+  // Writes the request and reads the final (non-1xx) response on a plain or TLS stream.
+  template <class Stream>
+  static Task<void> RoundTrip(Stream& stream, const HttpClientOptions& options, Method method,
+                              const std::string& head, const std::string& body,
+                              beast::flat_buffer& buffer,
+                              std::optional<http::response_parser<http::string_body>>& parser,
+                              RoundTripResult& out) {
+    std::array<asio::const_buffer, 2> bufs = {asio::buffer(head), asio::buffer(body)};
+    auto [wec, written] = co_await asio::async_write(stream, bufs, kUseTuple);
+    out.write_error = wec;
+    // Read even when the write failed: a server may answer early (413, 401) and stop
+    // reading the body, and its response is still in our receive buffer.
+    beast::error_code ec;
+    while (!ec) {
+      parser.emplace();
+      parser->header_limit(static_cast<uint32_t>(options.max_header_bytes));
+      parser->body_limit(options.max_response_bytes);
+      if (method == Method::kHead) parser->skip(true);
+      auto [rec, n] = co_await http::async_read(stream, buffer, *parser, kUseTuple);
+      out.received += n;
+      ec = rec;
+      if (ec) break;
+      int status = parser->get().result_int();
+      if (status >= 200 || status == 101) break;  // skip interim 1xx responses
+    }
+    out.read_error = ec;
+  }
+
+  // Sets up SNI and the name the certificate must carry, then handshakes.
+  static Task<Result<void>> Handshake(Impl& self, TlsStream& tls, const Target& t) {
+    SSL* s = tls.native_handle();
+    if (IsIpLiteral(t.host)) {
+      // No SNI for addresses (RFC 6066); the certificate needs an IP SAN.
+      if (!self.options.insecure_skip_verify &&
+          X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s), t.host.c_str()) != 1) {
+        co_return InvalidArgument("cannot verify TLS peer address '" + t.host + "'");
+      }
+    } else {
+      if (SSL_set_tlsext_host_name(s, t.host.c_str()) != 1 ||
+          (!self.options.insecure_skip_verify && SSL_set1_host(s, t.host.c_str()) != 1)) {
+        ERR_clear_error();
+        co_return InvalidArgument("invalid TLS host name '" + t.host + "'");
+      }
+    }
+    auto [ec] = co_await tls.async_handshake(ssl::stream_base::client, kUseTuple);
+    if (!ec) co_return Ok();
+    long verify = SSL_get_verify_result(s);
+    ERR_clear_error();
+    if (verify != X509_V_OK) {
+      co_return Error(ErrorCode::kUnavailable,
+                      "TLS certificate verification failed for " + t.pool_key + ": " +
+                          X509_verify_cert_error_string(verify) +
+                          " (trusted: system store" +
+                          (self.options.tls_ca_file.empty() ? "" : " + " + self.options.tls_ca_file) +
+                          ")");
+    }
+    co_return Error(ErrorCode::kUnavailable, "TLS handshake with " + t.pool_key + " failed: " + ec.message());
+  }
+
   // One request/response on the calling strand.
   static Task<Result<ClientResponse>> Exchange(std::shared_ptr<Impl> self, ClientRequest req) {
     ATCR_CO_ASSIGN_OR_RETURN(Target t, ParseTarget(req.url));
-    if (t.scheme == "https") co_return Error(ErrorCode::kUnimplemented, "https is not supported yet");
+    const bool https = t.scheme == "https";
+    if (https && !self->tls_setup_error.empty()) {
+      co_return InvalidArgument("https " + req.url + ": " + self->tls_setup_error);
+    }
     ATCR_CO_ASSIGN_OR_RETURN(std::string head, self->SerializeHead(req, t));
 
     auto ex = co_await asio::this_coro::executor;
     tcp::socket socket(ex);
     tcp::resolver resolver(ex);
+    std::optional<TlsStream> tls;  // over `socket`; destroyed before it
     auto watchdog = Watchdog::Start(ex, [&socket, &resolver] {
       beast::error_code ec;
       socket.close(ec);
@@ -193,12 +346,13 @@ struct HttpClient::Impl {
       ~StopGuard() { w.Stop(); }
     } stop_guard{*watchdog};
     watchdog->ExpireAfter(req.timeout);
+    auto timed_out = [&] {
+      return Error(ErrorCode::kDeadlineExceeded, std::string(MethodName(req.method)) + " " + req.url +
+                                                     ": timed out after " +
+                                                     std::to_string(req.timeout.count()) + " ms");
+    };
     auto io_error = [&](std::string_view what, const beast::error_code& ec) {
-      if (watchdog->fired()) {
-        return Error(ErrorCode::kDeadlineExceeded, std::string(MethodName(req.method)) + " " +
-                                                       req.url + ": timed out after " +
-                                                       std::to_string(req.timeout.count()) + " ms");
-      }
+      if (watchdog->fired()) return timed_out();
       return Error(ErrorCode::kUnavailable, std::string(what) + " " + t.pool_key + ": " + ec.message());
     };
 
@@ -209,14 +363,17 @@ struct HttpClient::Impl {
           beast::error_code ec;
           socket.assign(pooled->v6 ? tcp::v6() : tcp::v4(), pooled->fd, ec);
           if (ec) {
-            ::close(pooled->fd);
+            Close(*pooled);
           } else {
             reused = true;
+            // The stream adopts the session (and frees it when destroyed).
+            if (pooled->tls != nullptr) tls.emplace(socket, pooled->tls);
           }
         }
       }
       if (!reused) {
         beast::error_code ec;
+        tls.reset();
         if (socket.is_open()) socket.close(ec);
         auto [rec, endpoints] =
             co_await resolver.async_resolve(t.host, std::to_string(t.port), kUseTuple);
@@ -224,32 +381,30 @@ struct HttpClient::Impl {
         auto [cec, ep] = co_await asio::async_connect(socket, endpoints, kUseTuple);
         if (cec) co_return io_error("connecting to", cec);
         socket.set_option(tcp::no_delay(true), ec);
+        if (https) {
+          tls.emplace(socket, self->tls_context);
+          auto hs = co_await Handshake(*self, *tls, t);
+          if (!hs.ok()) {
+            if (watchdog->fired()) co_return timed_out();
+            co_return hs.error();
+          }
+        }
       }
 
-      std::array<asio::const_buffer, 2> out = {asio::buffer(head), asio::buffer(req.body)};
-      auto [wec, written] = co_await asio::async_write(socket, out, kUseTuple);
       beast::flat_buffer buffer;
       buffer.max_size(self->options.max_header_bytes + 64 * 1024);
       std::optional<http::response_parser<http::string_body>> parser;
-      // Read even when the write failed: a server may answer early (413, 401) and stop
-      // reading the body, and its response is still in our receive buffer.
-      beast::error_code ec;
-      size_t received = 0;
-      while (!ec) {
-        parser.emplace();
-        parser->header_limit(static_cast<uint32_t>(self->options.max_header_bytes));
-        parser->body_limit(self->options.max_response_bytes);
-        if (req.method == Method::kHead) parser->skip(true);
-        auto [rec, n] = co_await http::async_read(socket, buffer, *parser, kUseTuple);
-        received += n;
-        ec = rec;
-        if (ec) break;
-        int status = parser->get().result_int();
-        if (status >= 200 || status == 101) break;  // skip interim 1xx responses
+      RoundTripResult rt;
+      if (tls) {
+        co_await RoundTrip(*tls, self->options, req.method, head, req.body, buffer, parser, rt);
+      } else {
+        co_await RoundTrip(socket, self->options, req.method, head, req.body, buffer, parser, rt);
       }
-      if (ec && wec && received == 0) ec = wec;
+      beast::error_code ec = rt.read_error;
+      const beast::error_code& wec = rt.write_error;
+      if (ec && wec && rt.received == 0) ec = wec;
       if (ec) {
-        if (reused && received == 0 && buffer.size() == 0 && IsIdempotent(req.method) &&
+        if (reused && rt.received == 0 && buffer.size() == 0 && IsIdempotent(req.method) &&
             !watchdog->fired()) {
           continue;  // the pooled connection had gone stale; try once on a fresh one
         }
@@ -271,14 +426,23 @@ struct HttpClient::Impl {
         resp.headers.Add(std::string(field.name_string()), std::string(field.value()));
       }
       resp.body = std::move(msg.body());
-      if (!wec && msg.keep_alive() && buffer.size() == 0 && !req.headers.Get("Connection")) {
-        watchdog->Stop();
-        beast::error_code lec;
-        bool v6 = socket.local_endpoint(lec).address().is_v6();
-        if (!lec) {
-          int fd = socket.release(lec);
-          if (!lec) self->Checkin(t.pool_key, fd, v6);
-        }
+      const bool keep = !wec && msg.keep_alive() && buffer.size() == 0 && !req.headers.Get("Connection");
+      watchdog->Stop();
+      beast::error_code lec;
+      bool v6 = socket.local_endpoint(lec).address().is_v6();
+      SSL* session = nullptr;
+      if (!lec && tls) session = DetachSession(tls);  // null: keep the stream, close below
+      if (lec || (tls && session == nullptr)) co_return resp;
+      int fd = socket.release(lec);
+      if (lec) {
+        if (session != nullptr) SSL_free(session);
+        co_return resp;
+      }
+      Idle conn{fd, v6, Clock::now(), session};
+      if (keep) {
+        self->Checkin(t.pool_key, conn);
+      } else {
+        Close(conn);  // close_notify for TLS
       }
       co_return resp;
     }
@@ -291,9 +455,8 @@ struct HttpClient::Impl {
   }
 };
 
-HttpClient::HttpClient(HttpClientOptions options) : impl_(std::make_shared<Impl>()) {
-  impl_->options = std::move(options);
-}
+HttpClient::HttpClient(HttpClientOptions options)
+    : impl_(std::make_shared<Impl>(std::move(options))) {}
 
 HttpClient::~HttpClient() = default;
 

@@ -1,7 +1,8 @@
 // HTTP/1.1 client for atcr's outbound calls (identity resolution, PDS and hold XRPC): one
 // keep-alive connection pool per scheme://host:port, a coroutine API for code running on an
-// Asio executor and a blocking API for tests and CLI tools. Redirects are returned as they
-// are, never followed. Thread-safe: one HttpClient is meant to be shared by a whole process.
+// Asio executor and a blocking API for tests and CLI tools. https uses OpenSSL with the system
+// trust store, hostname verification and SNI. Redirects are returned as they are, never
+// followed. Thread-safe: one HttpClient is meant to be shared by a whole process.
 //
 //   HttpClient client;
 //   auto r = co_await client.Send({.method = Method::kGet, .url = "http://127.0.0.1:2583/x"});
@@ -20,7 +21,7 @@ namespace atcr::net {
 
 struct ClientRequest {
   Method method = Method::kGet;  // kOther is rejected
-  std::string url;               // absolute "http://host[:port]/path?query"
+  std::string url;               // absolute "http[s]://host[:port]/path?query"
   Headers headers;               // Host, Content-Length and Connection are set by the client
   std::string body;
   // The whole exchange: connect, send, receive the complete response.
@@ -41,6 +42,13 @@ struct HttpClientOptions {
   // common 60 s server idle timeout so a reused connection is rarely already closed).
   std::chrono::seconds idle_timeout{45};
   std::string user_agent = "atcr/0.1";
+  // https: server certificates are verified against the system trust store (ca-certificates)
+  // and this PEM file of extra CAs when set (private deployments, tests). A file that cannot
+  // be loaded makes every https request fail with kInvalidArgument.
+  std::string tls_ca_file;
+  // Accept any server certificate and name. Only for local debugging against self-signed
+  // peers; never set it for production traffic.
+  bool insecure_skip_verify = false;
 };
 
 class HttpClient {
@@ -50,8 +58,9 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  // Errors: kInvalidArgument (bad URL or header), kUnimplemented (https, for now),
-  // kUnavailable (DNS, connect, reset, malformed response), kDeadlineExceeded,
+  // Errors: kInvalidArgument (bad URL or header, unloadable tls_ca_file),
+  // kUnavailable (DNS, connect, TLS handshake or certificate verification, reset, malformed
+  // response), kDeadlineExceeded,
   // kResourceExhausted (response larger than max_response_bytes or its header too large).
   // A request on a reused connection that fails before any response byte arrives is retried
   // once on a new connection when the method is idempotent.
