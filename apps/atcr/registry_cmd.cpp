@@ -125,7 +125,8 @@ CommandRegistration kRegistry(100, [](CLI::App& root, int* exit_code) {
 
   auto flags = std::make_shared<ServeFlags>();
   auto* serve = reg->add_subcommand("serve", "serve the OCI Distribution API");
-  serve->add_option("--config", flags->config, "YAML config file (atcr config init registry)");
+  serve->add_option("--config", flags->config, "YAML config file (atcr config init registry)")
+      ->envname("ATCR_REGISTRY_CONFIG");
   serve->add_option("--addr", flags->addr, "listen address host:port (default 127.0.0.1:5000)");
   serve->add_option("--data", flags->data, "data directory");
   serve->add_option("--htpasswd", flags->htpasswd, "htpasswd file (bcrypt) for Basic auth");

@@ -149,6 +149,52 @@ std::string_view RouteLabel(Endpoint e, net::Method m) {
   return "v2_unknown";
 }
 
+// What the request touches, in token-scope terms (oci.md §11.1).
+std::vector<Access> RequiredAccess(const internal::ApiPath& path, const Request& req) {
+  using net::Method;
+  std::vector<Access> out;
+  if (path.endpoint == Endpoint::kCatalog) {
+    out.push_back({"registry", "catalog", {"*"}});
+    return out;
+  }
+  if (path.name.empty()) return out;
+  std::vector<std::string> actions;
+  switch (req.method) {
+    case Method::kGet:
+    case Method::kHead: actions = {"pull"}; break;
+    case Method::kDelete:
+      // Cancelling one's own upload is part of pushing.
+      actions = path.endpoint == Endpoint::kUpload ? std::vector<std::string>{"pull", "push"}
+                                                   : std::vector<std::string>{"delete"};
+      break;
+    default: actions = {"pull", "push"}; break;
+  }
+  out.push_back({"repository", path.name, std::move(actions)});
+  if (path.endpoint == Endpoint::kUploadStart && req.method == Method::kPost) {
+    auto from = req.Query("from");
+    if (from && req.Query("mount") && *from != path.name) {
+      out.push_back({"repository", *from, {"pull"}});
+    }
+  }
+  return out;
+}
+
+// UNAUTHORIZED detail: [{"Type","Name","Action"}, ...] as distribution gives it.
+std::string AccessDetail(const std::vector<Access>& access) {
+  json::array arr;
+  for (const Access& a : access) {
+    for (const std::string& action : a.actions) {
+      json::object o;
+      o["Type"] = a.type;
+      o["Name"] = a.name;
+      o["Action"] = action;
+      arr.emplace_back(std::move(o));
+    }
+  }
+  if (arr.empty()) return {};
+  return json::serialize(arr);
+}
+
 Response MethodNotAllowed(std::string_view allow) {
   Response r = OciError(ErrorCodeOci::kUnsupported, "method not allowed on this endpoint", {}, 405);
   r.headers.Set("Allow", std::string(allow));
@@ -156,6 +202,15 @@ Response MethodNotAllowed(std::string_view allow) {
 }
 
 }  // namespace
+
+std::string Access::Scope() const {
+  std::string s = type + ":" + name + ":";
+  for (size_t i = 0; i < actions.size(); ++i) {
+    if (i > 0) s += ",";
+    s += actions[i];
+  }
+  return s;
+}
 
 DistributionApi::DistributionApi(DistributionApiOptions options,
                                  std::shared_ptr<ManifestStore> manifests,
@@ -201,13 +256,16 @@ Task<Response> DistributionApi::Impl::Handle(Request& req) {
   Response resp;
   bool done = false;
   if (options.authenticator) {
-    Status auth = co_await options.authenticator->Authenticate(req);
+    std::vector<Access> access = RequiredAccess(path, req);
+    Status auth = co_await options.authenticator->Authenticate(req, access);
     if (!auth.ok()) {
       if (auth.error().code == ErrorCode::kPermissionDenied) {
         resp = OciError(ErrorCodeOci::kDenied, auth.error().message);
       } else {
-        resp = OciError(ErrorCodeOci::kUnauthorized, "authentication required", {}, 401);
-        resp.headers.Set("WWW-Authenticate", options.authenticator->Challenge());
+        resp = OciError(ErrorCodeOci::kUnauthorized, auth.error().message, AccessDetail(access),
+                        401);
+        resp.headers.Set("WWW-Authenticate",
+                         options.authenticator->Challenge(access, auth.error()));
       }
       done = true;
     }

@@ -119,7 +119,7 @@ bool HtpasswdAuthenticator::Verify(std::string_view user, std::string_view passw
   return CheckBcrypt(password, hash);
 }
 
-std::string HtpasswdAuthenticator::Challenge() const {
+std::string HtpasswdAuthenticator::Challenge(std::span<const Access>, const Error&) const {
   return "Basic realm=\"" + options_.realm + "\"";
 }
 
@@ -146,7 +146,8 @@ void HtpasswdAuthenticator::Remember(const std::string& key) {
   cache_[key] = now + options_.cache_ttl;
 }
 
-net::Task<Status> HtpasswdAuthenticator::Authenticate(const net::Request& request) {
+net::Task<Status> HtpasswdAuthenticator::Authenticate(const net::Request& request,
+                                                      std::span<const Access>) {
   auto header = request.headers.Get("Authorization");
   if (!header) co_return Unauthenticated("authentication required");
   std::string_view value = Trim(*header);

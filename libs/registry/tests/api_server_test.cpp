@@ -129,5 +129,84 @@ TEST_F(AuthApi, RightCredentialsPass) {
   EXPECT_EQ(Do("GET", "/healthz").status, 200);
 }
 
+// Records the scopes the handler asks for; refuses repository "locked" (403) and anyone
+// without a token (401 with a Bearer challenge naming the scopes).
+class RecordingAuthenticator : public Authenticator {
+ public:
+  net::Task<Status> Authenticate(const net::Request& request,
+                                 std::span<const Access> access) override {
+    std::string scopes;
+    for (const Access& a : access) scopes += (scopes.empty() ? "" : " ") + a.Scope();
+    {
+      std::lock_guard lock(mu_);
+      seen_.push_back(scopes);
+    }
+    if (!request.headers.Get("Authorization")) {
+      co_return Error(ErrorCode::kUnauthenticated, "token required");
+    }
+    for (const Access& a : access) {
+      if (a.name == "locked") co_return Error(ErrorCode::kPermissionDenied, "locked is locked");
+    }
+    co_return Ok();
+  }
+  std::string Challenge(std::span<const Access> access, const Error&) const override {
+    std::string scopes;
+    for (const Access& a : access) scopes += (scopes.empty() ? "" : " ") + a.Scope();
+    return "Bearer realm=\"https://auth.example/token\",service=\"atcr\",scope=\"" + scopes + "\"";
+  }
+  std::string last() {
+    std::lock_guard lock(mu_);
+    return seen_.empty() ? "" : seen_.back();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> seen_;
+};
+
+TEST(TokenScopes, TheHandlerAsksForWhatEachRequestTouches) {
+  TempDir dir;
+  auto auth = std::make_shared<RecordingAuthenticator>();
+  DistributionApiOptions o;
+  o.authenticator = auth;
+  TestRegistry reg(dir.path(), o);
+  const HeaderList token = {{"Authorization", "Bearer t"}};
+  const std::string d = DigestOf("x");
+  struct Case {
+    const char* method;
+    std::string target;
+    const char* scopes;
+  };
+  const Case cases[] = {
+      {"GET", "/v2/", ""},
+      {"GET", "/v2/_catalog", "registry:catalog:*"},
+      {"GET", "/v2/org/app/tags/list", "repository:org/app:pull"},
+      {"HEAD", "/v2/org/app/manifests/v1", "repository:org/app:pull"},
+      {"PUT", "/v2/org/app/manifests/v1", "repository:org/app:pull,push"},
+      {"DELETE", "/v2/org/app/manifests/v1", "repository:org/app:delete"},
+      {"POST", "/v2/org/app/blobs/uploads/", "repository:org/app:pull,push"},
+      {"POST", "/v2/org/app/blobs/uploads/?mount=" + d + "&from=other/src",
+       "repository:org/app:pull,push repository:other/src:pull"},
+      {"PATCH", "/v2/org/app/blobs/uploads/abc", "repository:org/app:pull,push"},
+      {"DELETE", "/v2/org/app/blobs/uploads/abc", "repository:org/app:pull,push"},
+      {"DELETE", "/v2/org/app/blobs/" + d, "repository:org/app:delete"},
+  };
+  for (const Case& c : cases) {
+    (void)reg.client().Do(c.method, c.target, token);
+    EXPECT_EQ(auth->last(), c.scopes) << c.method << " " << c.target;
+  }
+  HttpResponse denied = reg.client().Do("GET", "/v2/locked/tags/list", token);
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(denied.ErrorCode(), "DENIED");
+  HttpResponse challenged = reg.client().Do("PUT", "/v2/org/app/manifests/v1");
+  EXPECT_EQ(challenged.status, 401);
+  EXPECT_EQ(challenged.Header("WWW-Authenticate"),
+            "Bearer realm=\"https://auth.example/token\",service=\"atcr\","
+            "scope=\"repository:org/app:pull,push\"");
+  EXPECT_NE(challenged.body.find(R"({"Type":"repository","Name":"org/app","Action":"push"})"),
+            std::string::npos)
+      << challenged.body;
+}
+
 }  // namespace
 }  // namespace atcr::registry::testing

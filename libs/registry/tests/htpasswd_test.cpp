@@ -25,7 +25,7 @@ TEST(Htpasswd, VerifiesBcryptAndSha1) {
   EXPECT_TRUE((*auth)->Verify("bob", "hunter2"));
   EXPECT_FALSE((*auth)->Verify("bob", "hunter3"));
   EXPECT_FALSE((*auth)->Verify("carol", "s3cret"));
-  EXPECT_EQ((*auth)->Challenge(), "Basic realm=\"atcr\"");
+  EXPECT_EQ((*auth)->Challenge({}, Error()), "Basic realm=\"atcr\"");
 }
 
 TEST(Htpasswd, RejectsUnsupportedLinesNamingTheLine) {
@@ -55,7 +55,7 @@ TEST(Htpasswd, AuthenticatesRequests) {
   auto& auth = **parsed;
   auto check = [&](std::string header) {
     net::Request r = WithAuth(std::move(header));
-    return testing::RunSync(auth.Authenticate(r));
+    return testing::RunSync(auth.Authenticate(r, {}));
   };
   EXPECT_TRUE(check(Basic("alice:s3cret")).ok());
   EXPECT_TRUE(check(Basic("alice:s3cret")).ok());  // cached the second time

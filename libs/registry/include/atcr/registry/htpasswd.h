@@ -33,8 +33,10 @@ class HtpasswdAuthenticator : public Authenticator {
   static Result<std::unique_ptr<HtpasswdAuthenticator>> Load(const std::string& path,
                                                              Options options);
 
-  net::Task<Status> Authenticate(const net::Request& request) override;
-  std::string Challenge() const override;
+  // Any valid user may do anything: `access` is not consulted.
+  net::Task<Status> Authenticate(const net::Request& request,
+                                 std::span<const Access> access) override;
+  std::string Challenge(std::span<const Access> access, const Error& why) const override;
 
   // Blocking password check against the stored hash (no cache). For tests and Authenticate.
   bool Verify(std::string_view user, std::string_view password) const;
