@@ -73,12 +73,17 @@ class TestPki {
 };
 
 // TLS server on 127.0.0.1:0, one thread. Connections are numbered from 1; the body of every
-// answer is "conn <n>". With hang=true it completes the handshake, reads the request and never
-// answers. Remembers the SNI names it was sent.
+// answer is "conn <n>". Remembers the SNI names it was sent.
+enum class Mode {
+  kAnswer,      // answer every request, keep the connection
+  kHang,        // complete the handshake, read the request, never answer
+  kAnswerOnce,  // answer the first request; on the next one close without a byte
+};
+
 class TlsServer {
  public:
-  TlsServer(const TestPki& pki, const std::string& leaf, bool hang = false)
-      : ctx_(ssl::context::tls_server), acceptor_(ioc_), hang_(hang) {
+  TlsServer(const TestPki& pki, const std::string& leaf, Mode mode = Mode::kAnswer)
+      : ctx_(ssl::context::tls_server), acceptor_(ioc_), mode_(mode) {
     ctx_.use_certificate_chain_file(pki.Path(leaf + ".pem"));
     ctx_.use_private_key_file(pki.Path(leaf + ".key"), ssl::context::pem);
     SSL_CTX_set_tlsext_servername_callback(ctx_.native_handle(), &TlsServer::OnServerName);
@@ -126,11 +131,12 @@ class TlsServer {
     auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, kUseTuple);
     if (hec) co_return;
     std::string in;
-    for (;;) {
+    for (int served = 0;; ++served) {
       auto [rec, n] = co_await asio::async_read_until(stream, asio::dynamic_buffer(in), "\r\n\r\n", kUseTuple);
       if (rec) co_return;
       in.erase(0, n);
-      if (hang_) {
+      if (mode_ == Mode::kAnswerOnce && served == 1) co_return;  // closes the socket
+      if (mode_ == Mode::kHang) {
         asio::steady_timer t(ioc_, 60s);
         co_await t.async_wait(kUseTuple);
         co_return;
@@ -145,7 +151,7 @@ class TlsServer {
   asio::io_context ioc_;
   ssl::context ctx_;
   tcp::acceptor acceptor_;
-  bool hang_;
+  Mode mode_;
   uint16_t port_ = 0;
   std::atomic<int> connections_{0};
   std::mutex mu_;
@@ -256,7 +262,27 @@ TEST_F(HttpClientTlsTest, PoolsTlsAndPlainConnectionsSeparately) {
   EXPECT_EQ(again->body, "conn 1");
 }
 
-TEST_F(HttpClientTlsTest, ReconnectsWhenThePooledTlsConnectionWasClosed) {
+TEST_F(HttpClientTlsTest, RetriesOnceWhenThePooledTlsConnectionDropsTheRequest) {
+  TlsServer server(pki_, "good", Mode::kAnswerOnce);
+  HttpClient client(Trusting());
+  auto a = client.SendSync({.url = Url(server)});
+  ASSERT_TRUE(a.ok()) << a.error().ToString();
+  EXPECT_EQ(a->body, "conn 1");
+  ASSERT_EQ(client.idle_connections(), 1u);
+  // Reuses connection 1, which closes without answering; the GET is retried on a new one.
+  auto b = client.SendSync({.url = Url(server)});
+  ASSERT_TRUE(b.ok()) << b.error().ToString();
+  EXPECT_EQ(b->body, "conn 2");
+  EXPECT_EQ(server.connections(), 2);
+  // Not idempotent: a POST on a reused connection that is dropped is not retried.
+  ClientRequest post{.method = Method::kPost, .url = Url(server), .body = "x"};
+  auto c = client.SendSync(post);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kUnavailable) << c.error().ToString();
+  EXPECT_EQ(server.connections(), 2);
+}
+
+TEST_F(HttpClientTlsTest, FailsCleanlyWhenThePooledTlsPeerIsGone) {
   HttpClient client(Trusting());
   uint16_t port = 0;
   {
@@ -295,7 +321,7 @@ TEST_F(HttpClientTlsTest, CoroutineSendWorksOnAnotherExecutorWithAPooledConnecti
 }
 
 TEST_F(HttpClientTlsTest, TimesOutOnATlsServerThatNeverAnswers) {
-  TlsServer server(pki_, "good", /*hang=*/true);
+  TlsServer server(pki_, "good", Mode::kHang);
   HttpClient client(Trusting());
   ClientRequest req{.url = Url(server), .timeout = 300ms};
   auto r = client.SendSync(req);
