@@ -285,6 +285,12 @@ struct HttpClient::Impl {
       auto [rec, n] = co_await http::async_read(stream, buffer, *parser, kUseTuple);
       out.received += n;
       ec = rec;
+      // Many servers end a close-delimited body by closing TCP without close_notify; Beast
+      // only turns a plain EOF into the end of such a body, so do it for TLS here. Bodies
+      // with a length or chunking still fail when truncated.
+      if (ec == ssl::error::stream_truncated && parser->is_header_done() && parser->need_eof()) {
+        parser->put_eof(ec);
+      }
       if (ec) break;
       int status = parser->get().result_int();
       if (status >= 200 || status == 101) break;  // skip interim 1xx responses

@@ -78,6 +78,7 @@ enum class Mode {
   kAnswer,      // answer every request, keep the connection
   kHang,        // complete the handshake, read the request, never answer
   kAnswerOnce,  // answer the first request; on the next one close without a byte
+  kCloseDelimited,  // answer without a length and end the body by closing TCP (no close_notify)
 };
 
 class TlsServer {
@@ -143,8 +144,9 @@ class TlsServer {
       }
       std::string body = "conn " + std::to_string(id);
       std::string out = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+      if (mode_ == Mode::kCloseDelimited) out = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + body;
       auto [wec, w] = co_await asio::async_write(stream, asio::buffer(out), kUseTuple);
-      if (wec) co_return;
+      if (wec || mode_ == Mode::kCloseDelimited) co_return;
     }
   }
 
@@ -280,6 +282,15 @@ TEST_F(HttpClientTlsTest, RetriesOnceWhenThePooledTlsConnectionDropsTheRequest) 
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().code, ErrorCode::kUnavailable) << c.error().ToString();
   EXPECT_EQ(server.connections(), 2);
+}
+
+TEST_F(HttpClientTlsTest, AcceptsACloseDelimitedBodyWithoutCloseNotify) {
+  TlsServer server(pki_, "good", Mode::kCloseDelimited);
+  HttpClient client(Trusting());
+  auto r = client.SendSync({.url = Url(server)});
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->body, "conn 1");
+  EXPECT_EQ(client.idle_connections(), 0u);
 }
 
 TEST_F(HttpClientTlsTest, FailsCleanlyWhenThePooledTlsPeerIsGone) {
