@@ -184,14 +184,16 @@ Task<Response> DistributionApi::Impl::PutManifest(Request& req, const std::strin
   }
   std::vector<oci::Digest> missing;
   if (!need_blobs.empty()) {
-    auto m = co_await blobs->FindMissing(name, Unique(std::move(need_blobs)));
+    std::vector<oci::Digest> unique = Unique(std::move(need_blobs));
+    auto m = co_await blobs->FindMissing(name, unique);
     if (!m.ok()) co_return ErrorResponse(m.error(), req);
     missing.insert(missing.end(), m->begin(), m->end());
   }
   if (!need_manifests.empty() || !need_any.empty()) {
     std::vector<oci::Digest> all = need_manifests;
     all.insert(all.end(), need_any.begin(), need_any.end());
-    auto m = co_await manifests->FindMissing(name, Unique(std::move(all)));
+    std::vector<oci::Digest> unique = Unique(std::move(all));
+    auto m = co_await manifests->FindMissing(name, unique);
     if (!m.ok()) co_return ErrorResponse(m.error(), req);
     // An entry of unknown type may also be a plain blob of the repository.
     std::set<oci::Digest> any(need_any.begin(), need_any.end());
