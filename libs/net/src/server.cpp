@@ -288,7 +288,9 @@ class BodyReaderImpl final : public BodyReader {
     }
     // Ask for at most one byte more than the limit allows, to detect an oversized body.
     uint64_t allowed = limit_ >= bytes_read_ ? limit_ - bytes_read_ : 0;
-    size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), allowed + 1));
+    // Saturating: set_limit(UINT64_MAX) means "no limit" and must not wrap to zero.
+    uint64_t allowed_plus_one = allowed == UINT64_MAX ? allowed : allowed + 1;
+    size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), allowed_plus_one));
     for (;;) {
       p.get().body().data = buf.data();
       p.get().body().size = want;

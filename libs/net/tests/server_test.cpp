@@ -98,6 +98,15 @@ Router MakeRouter(TestState& st) {
       },
       {.name = "raise", .max_body = 1024});
   r.Add(
+      Method::kPost, "/unlimited",
+      [](Request& req) -> Task<Response> {
+        req.body->set_limit(UINT64_MAX);  // "no limit" must not overflow to zero
+        auto body = co_await req.body->ReadAll(1 << 30);
+        if (!body.ok()) co_return ErrorResponse(body.error());
+        co_return Response::Text(200, std::to_string(body->size()));
+      },
+      {.name = "unlimited", .max_body = 1024});
+  r.Add(
       Method::kPost, "/read-once",
       [](Request& req) -> Task<Response> {
         std::vector<uint8_t> buf(16 * 1024);
@@ -347,6 +356,16 @@ TEST_F(ServerTest, HandlerMayRaiseTheLimitBeforeReading) {
   auto r = c.ReadResponse();
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "100000");
+}
+
+TEST_F(ServerTest, UnlimitedBodyLimitReadsTheWholeBody) {
+  Start();
+  RawConn c(port_);
+  c.Send("POST /unlimited HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n" +
+         std::string(5000, 'u'));
+  auto r = c.ReadResponse();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "5000");
 }
 
 TEST_F(ServerTest, LargeUnreadBodyClosesTheConnection) {
