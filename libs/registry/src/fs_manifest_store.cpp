@@ -190,32 +190,96 @@ Status FsManifestStore::DeleteBlocking(const std::string& repo, const oci::Diges
   return RemoveFile(rev_path, fsync);
 }
 
+std::shared_ptr<const StoredManifest> FsManifestStore::CacheLookup(const std::string& repo,
+                                                                   const oci::Reference& ref,
+                                                                   uint64_t* gen) {
+  std::lock_guard lock(cache_.mu);
+  *gen = cache_.generation;
+  std::string digest;
+  if (ref.is_digest()) {
+    digest = ref.digest().str();
+  } else {
+    auto t = cache_.tags.find(repo + '\n' + ref.tag());
+    if (t == cache_.tags.end()) return nullptr;
+    digest = t->second.str();
+  }
+  auto m = cache_.manifests.find(repo + '\n' + digest);
+  return m == cache_.manifests.end() ? nullptr : m->second;
+}
+
+void FsManifestStore::CacheStore(const std::string& repo, const oci::Reference& ref,
+                                 const StoredManifest& m, uint64_t gen) {
+  std::lock_guard lock(cache_.mu);
+  if (gen != cache_.generation) return;  // a mutation landed while we read: don't cache
+  if (cache_.manifests.size() >= kCacheMaxEntries || cache_.tags.size() >= kCacheMaxEntries ||
+      cache_.bytes + m.bytes.size() > kCacheMaxBytes) {
+    cache_.tags.clear();
+    cache_.manifests.clear();
+    cache_.bytes = 0;
+  }
+  if (!ref.is_digest()) cache_.tags.insert_or_assign(repo + '\n' + ref.tag(), m.digest);
+  auto [it, inserted] = cache_.manifests.try_emplace(repo + '\n' + m.digest.str(),
+                                                     std::make_shared<const StoredManifest>(m));
+  if (inserted) cache_.bytes += m.bytes.size();
+}
+
+void FsManifestStore::CacheInvalidate(const std::string& repo, std::string_view tag) {
+  std::lock_guard lock(cache_.mu);
+  ++cache_.generation;
+  std::string prefix = repo + '\n';
+  if (!tag.empty()) {
+    cache_.tags.erase(prefix + std::string(tag));
+    return;
+  }
+  std::erase_if(cache_.tags, [&](const auto& kv) { return kv.first.starts_with(prefix); });
+  for (auto it = cache_.manifests.begin(); it != cache_.manifests.end();) {
+    if (it->first.starts_with(prefix)) {
+      cache_.bytes -= it->second->bytes.size();
+      it = cache_.manifests.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 Task<Result<StoredManifest>> FsManifestStore::Get(std::string_view repository,
                                                   const oci::Reference& reference) {
   std::string repo(repository);
   oci::Reference ref = reference;
-  co_return co_await Blocking([&] { return GetBlocking(repo, ref); });
+  uint64_t gen = 0;
+  if (auto hit = CacheLookup(repo, ref, &gen)) co_return StoredManifest(*hit);
+  Result<StoredManifest> got = co_await Blocking([&] { return GetBlocking(repo, ref); });
+  if (got.ok()) CacheStore(repo, ref, *got, gen);
+  co_return got;
 }
 
 Task<Status> FsManifestStore::Put(const ManifestPut& put) {
-  co_return co_await Blocking([&] { return PutBlocking(put); });
+  Status st = co_await Blocking([&] { return PutBlocking(put); });
+  // A re-put may carry another media type and moves tags; even a failed put may have moved
+  // some tags, so forget the repository either way.
+  CacheInvalidate(put.repository, {});
+  co_return st;
 }
 
 Task<Status> FsManifestStore::Delete(std::string_view repository, const oci::Digest& digest) {
   std::string repo(repository);
-  co_return co_await Blocking([&] { return DeleteBlocking(repo, digest); });
+  Status st = co_await Blocking([&] { return DeleteBlocking(repo, digest); });
+  CacheInvalidate(repo, {});
+  co_return st;
 }
 
 Task<Status> FsManifestStore::DeleteTag(std::string_view repository, std::string_view tag) {
   std::string repo(repository);
   std::string t(tag);
-  co_return co_await Blocking([&]() -> Status {
+  Status result = co_await Blocking([&]() -> Status {
     ATCR_TRY(CheckName(repo));
     std::lock_guard lock(layout_->RepositoryLock(repo));
     Status st = RemoveFile(layout_->Tag(repo, t), layout_->fsync());
     if (!st.ok() && st.error().code == ErrorCode::kNotFound) return ManifestUnknown(repo, t);
     return st;
   });
+  if (!t.empty()) CacheInvalidate(repo, t);
+  co_return result;
 }
 
 Task<Result<std::vector<oci::Digest>>> FsManifestStore::FindMissing(

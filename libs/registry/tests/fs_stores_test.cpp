@@ -111,6 +111,28 @@ TEST_F(FsStoresTest, DeleteTagKeepsTheManifest) {
   EXPECT_EQ(RunSync(ms.DeleteTag("r", "v1")).error().wire, "MANIFEST_UNKNOWN");
 }
 
+TEST_F(FsStoresTest, WarmCacheFollowsRetagsTagDeletesAndManifestDeletes) {
+  ManifestStore& ms = *stores_.manifests;
+  ManifestPut a = Manifest("r", R"({"a":1})", {"v1"});
+  ManifestPut b = Manifest("r", R"({"b":2})", {});
+  ASSERT_TRUE(RunSync(ms.Put(a)).ok());
+  ASSERT_TRUE(RunSync(ms.Put(b)).ok());
+  // Warm the cache by tag and by digest.
+  ASSERT_EQ(RunSync(ms.Get("r", Tag("v1")))->digest, a.digest);
+  ASSERT_TRUE(RunSync(ms.Get("r", ByDigest(b.digest))).ok());
+  // Retag v1 to b: the warm entry must not keep answering a.
+  b.tags = {"v1"};
+  ASSERT_TRUE(RunSync(ms.Put(b)).ok());
+  EXPECT_EQ(RunSync(ms.Get("r", Tag("v1")))->digest, b.digest);
+  // Tag delete, then manifest delete, each visible at once.
+  ASSERT_TRUE(RunSync(ms.DeleteTag("r", "v1")).ok());
+  EXPECT_FALSE(RunSync(ms.Get("r", Tag("v1"))).ok());
+  ASSERT_TRUE(RunSync(ms.Get("r", ByDigest(a.digest))).ok());
+  ASSERT_TRUE(RunSync(ms.Delete("r", a.digest)).ok());
+  EXPECT_FALSE(RunSync(ms.Get("r", ByDigest(a.digest))).ok());
+  EXPECT_TRUE(RunSync(ms.Get("r", ByDigest(b.digest))).ok());
+}
+
 TEST_F(FsStoresTest, CatalogListsNestedRepositoriesInOrder) {
   ManifestStore& ms = *stores_.manifests;
   for (const char* r : {"b", "a/x", "a", "a/x/y", "c-d"}) {

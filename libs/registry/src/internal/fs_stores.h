@@ -82,8 +82,29 @@ class FsManifestStore : public ManifestStore {
   Status DeleteBlocking(const std::string& repo, const oci::Digest& digest);
 
  private:
+  // Read-through cache of Get: "repo\ntag" -> digest and "repo\ndigest" -> manifest, so a
+  // warm GET/HEAD makes no trip to the blocking pool. One process owns a data directory and
+  // every mutation goes through this store, which invalidates after it lands; a generation
+  // counter keeps a Get that raced a mutation from caching what it read before it.
+  struct Cache {
+    std::mutex mu;
+    uint64_t generation = 0;
+    std::unordered_map<std::string, oci::Digest> tags;
+    std::unordered_map<std::string, std::shared_ptr<const StoredManifest>> manifests;
+    size_t bytes = 0;
+  };
+  static constexpr size_t kCacheMaxEntries = 20000;
+  static constexpr size_t kCacheMaxBytes = 64 << 20;
+  std::shared_ptr<const StoredManifest> CacheLookup(const std::string& repo,
+                                                    const oci::Reference& ref, uint64_t* gen);
+  void CacheStore(const std::string& repo, const oci::Reference& ref, const StoredManifest& m,
+                  uint64_t gen);
+  // Forgets the tag (or, with an empty tag, every entry of the repository).
+  void CacheInvalidate(const std::string& repo, std::string_view tag);
+
   std::shared_ptr<FsLayout> layout_;
   std::shared_ptr<storage::BlobStore> storage_;
+  Cache cache_;
 };
 
 class FsBlobStore : public BlobStore {
