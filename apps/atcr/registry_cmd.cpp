@@ -1,6 +1,8 @@
 // `atcr registry serve`: the standalone OCI registry on the filesystem, and
 // `atcr config init registry`: its commented default configuration. Wiring only.
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 
 #include <algorithm>
 #include <chrono>
@@ -53,6 +55,13 @@ int Serve(const ServeFlags& flags) {
   fs.stale_upload_seconds = cfg.uploads_stale_after;
   auto stores = registry::OpenFsStores(fs);
   if (!stores.ok()) return Fail("data directory " + cfg.data + ": " + stores.error().message);
+  // One process per data directory: the stores keep in-memory state (manifest cache, upload
+  // sessions) that a second writer would silently invalidate. The lock dies with the process.
+  int lock_fd = ::open((cfg.data + "/.atcr-registry.lock").c_str(),
+                       O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    return Fail("data directory " + cfg.data + " is in use by another atcr registry process");
+  }
 
   registry::DistributionApiOptions api_options;
   api_options.delete_enabled = cfg.delete_enabled;
