@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import time
 import traceback
@@ -802,6 +803,22 @@ def main() -> int:
                 print(f"FAIL  {name}\n      {type(e).__name__}: {e}", flush=True)
                 traceback.print_exc(limit=3)
     finally:
+        if reg and not is_distribution(args.atcr) and not args.pattern:
+            # A second process on the same data directory must refuse to start.
+            ran += 1
+            try:
+                second = subprocess.run(
+                    [reg.binary, "registry", "serve", "--addr", "127.0.0.1:0",
+                     "--data", os.path.join(reg.dir, "data")],
+                    capture_output=True, text=True, timeout=20)
+            except subprocess.TimeoutExpired:  # it started and kept serving: the lock failed
+                second = subprocess.CompletedProcess([], 0, "", "still running after 20 s")
+            if second.returncode != 0 and "in use" in second.stderr:
+                print("ok    atcr: a second process on the same data directory is refused")
+            else:
+                failed.append("atcr: second process on the same data directory")
+                print(f"FAIL  atcr: second process on the same data directory: exit "
+                      f"{second.returncode}, stderr {second.stderr.strip()[-200:]!r}")
         if reg:
             status = reg.stop()
             if not is_distribution(args.atcr):
