@@ -19,7 +19,8 @@ function(atcr_module name)
     if(tests)
       add_executable(atcr_${name}_test ${tests})
       target_compile_options(atcr_${name}_test PRIVATE ${ATCR_WARNINGS})
-      target_include_directories(atcr_${name}_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+      target_include_directories(atcr_${name}_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src
+        ${PROJECT_SOURCE_DIR}/tests/support/include)
       target_link_libraries(atcr_${name}_test PRIVATE atcr::${name} ${ARG_TEST_DEPS} GTest::gtest GTest::gtest_main)
       target_compile_definitions(atcr_${name}_test PRIVATE
         ATCR_SOURCE_DIR="${PROJECT_SOURCE_DIR}"

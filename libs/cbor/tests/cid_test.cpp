@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "atcr/testing/interop.h"
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -104,13 +106,8 @@ TEST(Cid, RejectsMalformed) {
 }
 
 TEST(Cid, InteropInvalidSyntaxIsRejected) {
-  std::ifstream in(std::string(ATCR_TESTDATA_DIR) +
-                   "/atproto-interop/syntax/cid_syntax_invalid.txt");
-  ASSERT_TRUE(in) << "missing cid_syntax_invalid.txt";
-  std::string line;
   int checked = 0;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
+  for (const std::string& line : atcr::testing::VectorLines("syntax/cid_syntax_invalid.txt")) {
     EXPECT_FALSE(Cid::Parse(line).ok()) << "'" << line << "'";
     ++checked;
   }
@@ -118,13 +115,8 @@ TEST(Cid, InteropInvalidSyntaxIsRejected) {
 }
 
 TEST(Cid, InteropValidBase32SyntaxParses) {
-  std::ifstream in(std::string(ATCR_TESTDATA_DIR) +
-                   "/atproto-interop/syntax/cid_syntax_valid.txt");
-  ASSERT_TRUE(in);
-  std::string line;
   int checked = 0;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
+  for (const std::string& line : atcr::testing::VectorLines("syntax/cid_syntax_valid.txt")) {
     // atcr parses only the base32 form atproto uses; other multibases are syntax-valid
     // strings that the data model never carries.
     if (line[0] != 'b') continue;

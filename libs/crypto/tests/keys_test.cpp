@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "atcr/testing/interop.h"
+
 #include <boost/json.hpp>
 #include <fstream>
 #include <sstream>
@@ -15,15 +17,7 @@ namespace {
 namespace json = boost::json;
 
 json::value ReadInteropJson(const std::string& name) {
-  std::string path = std::string(ATCR_TESTDATA_DIR) + "/atproto-interop/crypto/" + name;
-  std::ifstream in(path);
-  EXPECT_TRUE(in) << "missing " << path;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  boost::system::error_code ec;
-  json::value v = json::parse(ss.str(), ec);
-  EXPECT_FALSE(ec) << path << ": " << ec.message();
-  return v;
+  return atcr::testing::ReadInteropJson("crypto/" + name);
 }
 
 std::string Str(const json::object& o, const char* key) {
