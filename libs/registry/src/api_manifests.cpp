@@ -9,6 +9,7 @@
 #include "atcr/oci/media_types.h"
 #include "atcr/oci/name.h"
 #include "internal/api.h"
+#include "internal/descriptor_json.h"
 
 namespace atcr::registry {
 namespace json = boost::json;
@@ -273,19 +274,7 @@ Task<Response> DistributionApi::Impl::Referrers(Request& req, const std::string&
   if (!found.ok()) co_return ErrorResponse(found.error(), req);
 
   json::array list;
-  for (const oci::Descriptor& d : *found) {
-    json::object o;
-    o["mediaType"] = d.media_type;
-    o["digest"] = d.digest.str();
-    o["size"] = d.size;
-    if (!d.artifact_type.empty()) o["artifactType"] = d.artifact_type;
-    if (!d.annotations.empty()) {
-      json::object a;
-      for (const auto& [k, v] : d.annotations) a[k] = v;
-      o["annotations"] = std::move(a);
-    }
-    list.emplace_back(std::move(o));
-  }
+  for (const oci::Descriptor& d : *found) list.emplace_back(internal::DescriptorJson(d));
   json::object index;
   index["schemaVersion"] = 2;
   index["mediaType"] = oci::kOciIndex;

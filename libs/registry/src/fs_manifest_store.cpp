@@ -5,6 +5,7 @@
 
 #include "atcr/oci/manifest.h"
 #include "internal/blocking.h"
+#include "internal/descriptor_json.h"
 #include "internal/fs_stores.h"
 #include "internal/fs_util.h"
 
@@ -63,17 +64,7 @@ Result<Revision> DecodeRevision(std::string_view text, const std::string& path) 
 }
 
 std::string EncodeDescriptor(const oci::Descriptor& d) {
-  json::object o;
-  o["mediaType"] = d.media_type;
-  o["digest"] = d.digest.str();
-  o["size"] = d.size;
-  if (!d.artifact_type.empty()) o["artifactType"] = d.artifact_type;
-  if (!d.annotations.empty()) {
-    json::object a;
-    for (const auto& [k, val] : d.annotations) a[k] = val;
-    o["annotations"] = std::move(a);
-  }
-  return json::serialize(o);
+  return json::serialize(DescriptorJson(d));
 }
 
 std::optional<oci::Descriptor> DecodeDescriptor(std::string_view text) {
