@@ -21,6 +21,9 @@ struct Caller {
   std::string did;  // empty for kAdmin
 };
 
+// "access" | "app-password" | "admin", for access logs.
+const char* CallerKindName(Caller::Kind kind);
+
 class RequestAuthenticator {
  public:
   virtual ~RequestAuthenticator() = default;
