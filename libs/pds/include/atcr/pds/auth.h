@@ -4,9 +4,12 @@
 // tests may supply their own. Implementations are thread-safe.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "atcr/base/result.h"
+#include "atcr/crypto/keys.h"
 #include "atcr/net/http.h"
 
 namespace atcr::pds {
@@ -32,6 +35,22 @@ class RequestAuthenticator {
   // InvalidToken, ExpiredToken (kUnauthenticated), AccountTakedown / AccountDeactivated.
   // Blocking-free: verifying a token is CPU only.
   virtual Result<Caller> Authenticate(const net::Request& req) const = 0;
+};
+
+// What the repo endpoints need to know about the accounts hosted here. Implemented by the
+// account service; may block (SQLite), so coroutine code calls it through net::RunBlocking.
+class AccountDirectory {
+ public:
+  virtual ~AccountDirectory() = default;
+  // A handle or DID of an account hosted here -> its DID. NotFound with wire "RepoNotFound"
+  // (message "Could not find repo: <x>") otherwise.
+  virtual Result<std::string> ResolveRepo(std::string_view handle_or_did) const = 0;
+  virtual std::optional<std::string> HandleOf(std::string_view did) const = 0;
+  // The account's repo signing key (never leaves the process).
+  virtual Result<crypto::PrivateKey> SigningKey(std::string_view did) const = 0;
+  // "active" accounts may write and are served by sync; otherwise "deactivated",
+  // "takendown", "deleted" (errors RepoDeactivated / RepoTakendown / RepoNotFound).
+  virtual std::string AccountStatus(std::string_view did) const = 0;
 };
 
 }  // namespace atcr::pds
