@@ -28,10 +28,12 @@ Router::Match Router::Find(Method method, std::string_view path) const {
   // HEAD is answered by the GET handler when there is no HEAD route; the server never sends
   // the body of a HEAD response.
   if (head_fallback) return {&head_fallback->handler, &head_fallback->options, false};
+  const bool exact_path_exists = other_method;
 
   const Route* best = nullptr;
   for (const Route& r : routes_) {
     if (!r.prefix || !path.starts_with(r.path)) continue;
+    if (r.options.fallback && exact_path_exists) continue;
     if (r.method && *r.method != method &&
         !(method == Method::kHead && *r.method == Method::kGet)) {
       other_method = true;
@@ -52,9 +54,11 @@ std::vector<Method> Router::AllowedMethods(std::string_view path) const {
     }
     out.push_back(m);
   };
+  bool exact_path_exists = false;
+  for (const Route& r : routes_) exact_path_exists |= !r.prefix && r.path == path;
   for (const Route& r : routes_) {
     bool matches = r.prefix ? path.starts_with(r.path) : r.path == path;
-    if (!matches) continue;
+    if (!matches || (r.prefix && r.options.fallback && exact_path_exists)) continue;
     if (!r.method) {
       for (Method m : {Method::kGet, Method::kHead, Method::kPost, Method::kPut, Method::kPatch,
                        Method::kDelete, Method::kOptions}) {

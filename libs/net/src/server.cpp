@@ -943,6 +943,10 @@ void Server::Stop() {
   s.ioc.stop();
   for (auto& t : s.threads) t.join();
   s.threads.clear();
+  // The posted close may not have run before ioc.stop(); a listening socket left open would
+  // accept connections nobody serves until the Server is destroyed.
+  beast::error_code ec;
+  if (s.acceptor) s.acceptor->close(ec);
   spdlog::info("http: stopped listening on port {}", s.port);
 }
 

@@ -16,6 +16,9 @@ namespace atcr::net {
 struct RouteOptions {
   std::string name;                      // metrics/access-log label; defaults to the pattern
   uint64_t max_body = 1024 * 1024;       // initial BodyReader limit for this route
+  // Prefix routes only: used just for paths that have no exact route, so an exact path called
+  // with another method still gets 405 (e.g. the /xrpc/ catch-all of AddXrpcNotFoundFallback).
+  bool fallback = false;
 };
 
 class Router {
