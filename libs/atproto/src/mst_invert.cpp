@@ -2,6 +2,8 @@
 // the nodes an edit touches, apply inserts/removes/updates with the same split and merge rules
 // that give the canonical shape, and recompute the root. Untouched subtrees stay as CIDs.
 #include <algorithm>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -116,9 +118,16 @@ class PartialTree {
     return Ok();
   }
 
-  Cid RootCid() {
-    if (root_.null()) return Cid::ForDagCbor(internal::EncodeMstNode(Cid(), {}));
-    return Finalize(root_);
+  // The root after the edits. With `blocks`, every node that was loaded (read or rebuilt) is
+  // re-encoded into it; unloaded subtrees stay CIDs.
+  Cid RootCid(std::map<Cid, Bytes>* blocks = nullptr) {
+    if (root_.null()) {
+      Bytes empty = internal::EncodeMstNode(Cid(), {});
+      Cid cid = Cid::ForDagCbor(empty);
+      if (blocks != nullptr) blocks->emplace(cid, std::move(empty));
+      return cid;
+    }
+    return Finalize(root_, blocks);
   }
 
  private:
@@ -271,13 +280,16 @@ class PartialTree {
     return Ok();
   }
 
-  Cid Finalize(Link& l) {
+  Cid Finalize(Link& l, std::map<Cid, Bytes>* blocks) {
     if (!l.node) return l.cid;
     std::vector<internal::MstNodeEntry> entries;
     entries.reserve(l.node->entries.size());
-    Cid left = Finalize(l.node->left);
-    for (PEntry& e : l.node->entries) entries.push_back({e.key, e.value, Finalize(e.right)});
-    return Cid::ForDagCbor(internal::EncodeMstNode(left, entries));
+    Cid left = Finalize(l.node->left, blocks);
+    for (PEntry& e : l.node->entries) entries.push_back({e.key, e.value, Finalize(e.right, blocks)});
+    Bytes bytes = internal::EncodeMstNode(left, entries);
+    Cid cid = Cid::ForDagCbor(bytes);
+    if (blocks != nullptr) blocks->emplace(cid, std::move(bytes));
+    return cid;
   }
 
   const BlockStore& store_;
@@ -334,6 +346,128 @@ Result<Cid> InvertOpsRecording(const BlockStore& store, const Cid& new_root,
 Result<Cid> InvertOps(const BlockStore& store, const Cid& new_root, std::span<const RecordOp> ops,
                       const MstLoadLimits& limits) {
   return internal::InvertOpsRecording(store, new_root, ops, limits, nullptr);
+}
+
+namespace {
+
+// `overlay` first, then `base`.
+class OverlayStore : public BlockStore {
+ public:
+  OverlayStore(const std::map<Cid, Bytes>& overlay, const BlockStore& base)
+      : overlay_(overlay), base_(base) {}
+  Result<Bytes> Get(const Cid& cid) const override {
+    auto it = overlay_.find(cid);
+    if (it != overlay_.end()) return it->second;
+    return base_.Get(cid);
+  }
+  bool Has(const Cid& cid) const override { return overlay_.contains(cid) || base_.Has(cid); }
+
+ private:
+  const std::map<Cid, Bytes>& overlay_;
+  const BlockStore& base_;
+};
+
+}  // namespace
+
+Result<MstEdit> EditMst(const BlockStore& store, const Cid& root, std::span<const RecordOp> ops,
+                        const MstLoadLimits& limits) {
+  MstEdit edit;
+  std::set<Cid> reads;
+  PartialTree tree(store, limits, &reads);
+  ATCR_TRY(tree.Init(root));
+  std::set<std::string_view> seen;
+  edit.ops.reserve(ops.size());
+  for (const RecordOp& in : ops) {
+    if (!seen.insert(in.path).second) return InvalidArgument("two writes to " + in.path);
+    ATCR_TRY(ValidateMstKey(in.path));
+    ATCR_ASSIGN_OR_RETURN(std::optional<Cid> current, tree.Get(in.path));
+    RecordOp op = in;
+    if (op.action != RecordOp::Action::kCreate) {
+      if (!current) return NotFound("no record at " + op.path);
+      if (op.prev && *op.prev != *current) {
+        return Error(ErrorCode::kFailedPrecondition,
+                     "record at " + op.path + " is " + current->ToString() + ", not " +
+                         op.prev->ToString());
+      }
+      op.prev = current;
+    }
+    switch (op.action) {
+      case RecordOp::Action::kCreate:
+        if (current) return Error(ErrorCode::kAlreadyExists, "a record exists at " + op.path);
+        if (!op.cid) return InvalidArgument("create of " + op.path + " without a cid");
+        op.prev.reset();
+        ATCR_TRY(tree.Insert(op.path, *op.cid));
+        break;
+      case RecordOp::Action::kUpdate:
+        if (!op.cid) return InvalidArgument("update of " + op.path + " without a cid");
+        ATCR_TRY(tree.Update(op.path, *op.cid));
+        break;
+      case RecordOp::Action::kDelete:
+        op.cid.reset();
+        ATCR_TRY(tree.Remove(op.path));
+        break;
+    }
+    edit.ops.push_back(std::move(op));
+  }
+  std::map<Cid, Bytes> finalized;
+  edit.root = tree.RootCid(&finalized);
+  // A loaded node that re-encodes to a CID that was read is unchanged: neither new nor removed.
+  for (auto& [cid, bytes] : finalized) {
+    if (!reads.contains(cid)) edit.new_nodes.emplace(cid, std::move(bytes));
+  }
+  for (const Cid& cid : reads) {
+    if (!finalized.contains(cid)) edit.removed_nodes.push_back(cid);
+  }
+  if (edit.ops.empty()) return edit;
+  // Run the consumer's inversion over the new tree; the unchanged nodes it reads are the
+  // proof nodes a #commit slice must carry. It must land on the old root.
+  OverlayStore overlay(edit.new_nodes, store);
+  std::set<Cid> inversion_reads;
+  ATCR_ASSIGN_OR_RETURN(Cid back, internal::InvertOpsRecording(overlay, edit.root, edit.ops,
+                                                               limits, &inversion_reads));
+  if (back != root) {
+    return Internal("MST edit does not invert to the old root " + root.ToString());
+  }
+  for (const Cid& cid : inversion_reads) {
+    if (edit.new_nodes.contains(cid)) continue;
+    ATCR_ASSIGN_OR_RETURN(Bytes bytes, store.Get(cid));
+    edit.proof_nodes.emplace(cid, std::move(bytes));
+  }
+  return edit;
+}
+
+Result<MstPath> MstProofPath(const BlockStore& store, const Cid& root, std::string_view key,
+                             const MstLoadLimits& limits) {
+  MstPath path;
+  Cid cur = root;
+  int layer = -1;
+  while (!cur.empty()) {
+    if (path.nodes.size() > 130) return internal::MstCorrupt(root, "MST deeper than 130 layers");
+    auto n = internal::ReadMstNode(store, cur, limits);
+    if (!n.ok()) {
+      if (n.error().code == ErrorCode::kNotFound) {
+        return NotFound("MST node " + cur.ToString() + " is missing", "BlockNotFound");
+      }
+      return std::move(n).error();
+    }
+    path.nodes.push_back(cur);
+    if (!n->entries.empty()) {
+      if (layer >= 0 && n->layer != layer) {
+        return internal::MstCorrupt(cur, "node is not one layer below its parent");
+      }
+      layer = n->layer;
+    }
+    auto it = std::lower_bound(
+        n->entries.begin(), n->entries.end(), key,
+        [](const internal::MstNodeEntry& e, std::string_view k) { return e.key < k; });
+    if (it != n->entries.end() && it->key == key) {
+      path.value = it->value;
+      break;
+    }
+    cur = it == n->entries.begin() ? n->left : std::prev(it)->right;
+    if (layer >= 0) --layer;
+  }
+  return path;
 }
 
 }  // namespace atcr::atproto

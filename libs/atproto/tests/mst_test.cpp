@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -361,6 +362,127 @@ TEST(MstInvert, RejectsOpsThatDoNotMatch) {
   EXPECT_FALSE(InvertOps(store, t.RootCid(), twice).ok());
   MemoryBlockStore nothing;
   EXPECT_EQ(InvertOps(nothing, t.RootCid(), wrong_cid).error().code, ErrorCode::kNotFound);
+}
+
+
+// EditMst (the incremental write path) agrees with the full tree: same root, new and removed
+// nodes exactly the block-set difference, and the proof nodes let a consumer invert the slice.
+TEST(MstEdit, RandomEditsMatchTheFullTree) {
+  auto keys = ExampleKeys();
+  std::mt19937 rng(11);
+  using A = RecordOp::Action;
+  for (int round = 0; round < 60; ++round) {
+    Mst before;
+    std::uniform_int_distribution<int> coin(0, 2);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (coin(rng) == 0) {
+        ASSERT_TRUE(before.Put(keys[i], RecordCid(static_cast<int>(i))).ok());
+      }
+    }
+    MemoryBlockStore store;
+    for (const auto& [cid, bytes] : before.Blocks()) store.Put(cid, bytes);
+    Mst after = before;
+    std::vector<RecordOp> ops;
+    std::set<std::string> touched;
+    std::uniform_int_distribution<size_t> pick(0, keys.size() - 1);
+    int edits = round == 0 ? 0 : 1 + static_cast<int>(rng() % 10);
+    for (int e = 0; e < edits; ++e) {
+      const std::string& k = keys[pick(rng)];
+      if (!touched.insert(k).second) continue;
+      Cid v = RecordCid(200000 + round * 100 + e);
+      if (after.Contains(k)) {
+        if (rng() % 2 == 0) {
+          after.Remove(k);
+          ops.push_back({A::kDelete, k, std::nullopt, std::nullopt});
+        } else {
+          ASSERT_TRUE(after.Put(k, v).ok());
+          ops.push_back({A::kUpdate, k, v, std::nullopt});
+        }
+      } else {
+        ASSERT_TRUE(after.Put(k, v).ok());
+        ops.push_back({A::kCreate, k, v, std::nullopt});
+      }
+    }
+    auto edit = EditMst(store, before.RootCid(), ops);
+    ASSERT_TRUE(edit.ok()) << "round " << round << ": " << edit.error().message;
+    ASSERT_EQ(edit->root, after.RootCid()) << "round " << round;
+    std::set<Cid> want_new, want_removed, got_removed(edit->removed_nodes.begin(),
+                                                      edit->removed_nodes.end());
+    for (const auto& [cid, b] : after.Blocks()) {
+      if (!before.Blocks().contains(cid)) want_new.insert(cid);
+    }
+    for (const auto& [cid, b] : before.Blocks()) {
+      if (!after.Blocks().contains(cid)) want_removed.insert(cid);
+    }
+    std::set<Cid> got_new;
+    for (const auto& [cid, bytes] : edit->new_nodes) {
+      got_new.insert(cid);
+      EXPECT_EQ(bytes, after.Blocks().at(cid));
+    }
+    EXPECT_EQ(got_new, want_new) << "round " << round;
+    EXPECT_EQ(got_removed, want_removed) << "round " << round;
+    ASSERT_EQ(edit->ops.size(), ops.size());
+    for (size_t i = 0; i < ops.size(); ++i) {
+      EXPECT_EQ(edit->ops[i].prev, before.Get(ops[i].path));
+    }
+    if (ops.empty()) continue;
+    MemoryBlockStore slice;
+    for (const auto& [cid, bytes] : edit->new_nodes) slice.Put(cid, bytes);
+    for (const auto& [cid, bytes] : edit->proof_nodes) slice.Put(cid, bytes);
+    auto back = InvertOps(slice, edit->root, edit->ops);
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(*back, before.RootCid());
+  }
+}
+
+TEST(MstEdit, RejectsWritesThatDoNotFit) {
+  Mst t;
+  ASSERT_TRUE(t.Put("io.atcr.tag/a", RecordCid(1)).ok());
+  MemoryBlockStore store;
+  for (const auto& [cid, bytes] : t.Blocks()) store.Put(cid, bytes);
+  using A = RecordOp::Action;
+  std::vector<RecordOp> exists = {{A::kCreate, "io.atcr.tag/a", RecordCid(2), std::nullopt}};
+  EXPECT_EQ(EditMst(store, t.RootCid(), exists).error().code, ErrorCode::kAlreadyExists);
+  std::vector<RecordOp> absent = {{A::kDelete, "io.atcr.tag/b", std::nullopt, std::nullopt}};
+  EXPECT_EQ(EditMst(store, t.RootCid(), absent).error().code, ErrorCode::kNotFound);
+  std::vector<RecordOp> stale = {{A::kUpdate, "io.atcr.tag/a", RecordCid(3), RecordCid(9)}};
+  EXPECT_EQ(EditMst(store, t.RootCid(), stale).error().code, ErrorCode::kFailedPrecondition);
+  std::vector<RecordOp> twice = {{A::kUpdate, "io.atcr.tag/a", RecordCid(3), std::nullopt},
+                                 {A::kDelete, "io.atcr.tag/a", std::nullopt, std::nullopt}};
+  EXPECT_FALSE(EditMst(store, t.RootCid(), twice).ok());
+  std::vector<RecordOp> bad_key = {{A::kCreate, "nokey", RecordCid(2), std::nullopt}};
+  EXPECT_FALSE(EditMst(store, t.RootCid(), bad_key).ok());
+  // Emptying the tree gives the empty node, and creating from empty works.
+  std::vector<RecordOp> wipe = {{A::kDelete, "io.atcr.tag/a", std::nullopt, std::nullopt}};
+  auto e = EditMst(store, t.RootCid(), wipe);
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  EXPECT_EQ(e->root, Mst().RootCid());
+  EXPECT_EQ(e->new_nodes.count(Mst().RootCid()), 1u);
+}
+
+TEST(MstProofPath, InclusionAndAbsence) {
+  auto keys = ExampleKeys();
+  Mst t;
+  for (size_t i = 0; i < keys.size(); i += 2) {
+    ASSERT_TRUE(t.Put(keys[i], RecordCid(static_cast<int>(i))).ok());
+  }
+  MemoryBlockStore store;
+  for (const auto& [cid, bytes] : t.Blocks()) store.Put(cid, bytes);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto p = MstProofPath(store, t.RootCid(), keys[i]);
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    ASSERT_FALSE(p->nodes.empty());
+    EXPECT_EQ(p->nodes.front(), t.RootCid());
+    EXPECT_EQ(p->value, t.Get(keys[i]));
+    // The path alone proves the answer: a tree loaded from just these nodes gives the same.
+    MemoryBlockStore proof;
+    for (const Cid& c : p->nodes) proof.Put(c, store.Get(c).value());
+    auto again = MstProofPath(proof, t.RootCid(), keys[i]);
+    ASSERT_TRUE(again.ok()) << again.error().message;
+    EXPECT_EQ(again->value, p->value);
+  }
+  MemoryBlockStore nothing;
+  EXPECT_EQ(MstProofPath(nothing, t.RootCid(), keys[0]).error().code, ErrorCode::kNotFound);
 }
 
 }  // namespace

@@ -119,4 +119,28 @@ MstDiff DiffMst(const Mst& from, const Mst& to);
 Result<cbor::Cid> InvertOps(const BlockStore& store, const cbor::Cid& new_root,
                             std::span<const RecordOp> ops, const MstLoadLimits& limits = {});
 
+// The incremental write path (a PDS committing to a large repo): applies `ops` in order to the
+// tree at `root`, reading from `store` only the nodes on the edited paths. create needs the path
+// absent (kAlreadyExists), update and delete need it present (kNotFound); a `prev` given on an
+// update/delete must match the current value (kFailedPrecondition). Two ops on one path are an
+// error. The result is the same tree a full Mst would build.
+struct MstEdit {
+  cbor::Cid root;
+  std::vector<RecordOp> ops;                  // the input ops, with `prev` filled from the tree
+  std::map<cbor::Cid, Bytes> new_nodes;       // nodes of the new tree the old one lacks
+  std::map<cbor::Cid, Bytes> proof_nodes;     // unchanged nodes InvertOps needs (see MstDiff)
+  std::vector<cbor::Cid> removed_nodes;       // nodes of the old tree the new one lacks
+};
+Result<MstEdit> EditMst(const BlockStore& store, const cbor::Cid& root,
+                        std::span<const RecordOp> ops, const MstLoadLimits& limits = {});
+
+// sync.getRecord's proof: the nodes from the root down to where `key` is (inclusion) or would
+// be (absence), and the key's value when present.
+struct MstPath {
+  std::vector<cbor::Cid> nodes;
+  std::optional<cbor::Cid> value;
+};
+Result<MstPath> MstProofPath(const BlockStore& store, const cbor::Cid& root, std::string_view key,
+                             const MstLoadLimits& limits = {});
+
 }  // namespace atcr::atproto
