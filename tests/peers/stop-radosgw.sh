@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Stops the radosgw, OSD and mon started by start-radosgw.sh, by the pid files in the state dir.
 #   usage: stop-radosgw.sh [STATE_DIR]   (default $RADOSGW_STATE or ${TMPDIR:-/tmp}/atcr-radosgw)
-# SIGTERM, then SIGKILL after 5 s. A PID is only signalled if its command line still names the
-# daemon and this state dir's ceph.conf, so a recycled PID is never hit. The state dir is kept
-# (logs); RADOSGW_KEEP_STATE=0 removes it. Exit 0 when nothing is left running.
+# SIGTERM, then SIGKILL after 2 s (all state is throwaway: the OSD keeps objects in RAM, and
+# radosgw's graceful shutdown alone can take longer than that). A PID is only signalled if its
+# command line still names the daemon and this state dir's ceph.conf, so a recycled PID is
+# never hit. The state dir is kept (logs); RADOSGW_KEEP_STATE=0 removes it. Exit 0 when
+# nothing is left running.
 set -uo pipefail
 
 STATE=${1:-${RADOSGW_STATE:-${TMPDIR:-/tmp}/atcr-radosgw}}
@@ -26,14 +28,13 @@ for pair in client.rgw.a:radosgw osd.0:ceph-osd mon.a:ceph-mon; do
   rm -f "$f"
 done
 
-for ((i = 0; i < 50 && ${#pids[@]} > 0; i++)); do
+for ((i = 0; i < 20 && ${#pids[@]} > 0; i++)); do
   left=()
   for e in "${pids[@]}"; do ours "${e%%:*}" "${e#*:}" && left+=("$e"); done
   pids=("${left[@]+"${left[@]}"}")
   ((${#pids[@]})) && sleep 0.1
 done
 for e in "${pids[@]+"${pids[@]}"}"; do
-  echo "stop-radosgw: pid ${e%%:*} (${e#*:}) ignored SIGTERM; sending SIGKILL" >&2
   kill -KILL "${e%%:*}" 2>/dev/null || true
 done
 if [ "${RADOSGW_KEEP_STATE:-1}" = 0 ] && [ -f "$STATE/ceph.conf" ]; then rm -rf "$STATE"; fi
