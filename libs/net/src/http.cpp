@@ -161,6 +161,14 @@ Response Response::Json(int status, std::string json) {
   return Text(status, std::move(json), "application/json");
 }
 
+Response Response::WebSocketUpgrade(WebSocketSession session, uint64_t max_message_bytes) {
+  Response r;
+  r.status = 101;
+  r.websocket = std::move(session);
+  r.websocket_max_message_bytes = max_message_bytes;
+  return r;
+}
+
 Result<std::string> PercentDecode(std::string_view in, bool plus_as_space) {
   std::string out;
   out.reserve(in.size());

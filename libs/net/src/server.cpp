@@ -25,6 +25,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
@@ -41,6 +42,7 @@
 
 #include "internal/ascii.h"
 #include "internal/watchdog.h"
+#include "internal/websocket_core.h"
 
 namespace atcr::net {
 namespace {
@@ -51,6 +53,7 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using internal::Clock;
 using internal::Watchdog;
+using ServerWebSocketCore = internal::WebSocketCore<tcp::socket>;
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
@@ -164,6 +167,7 @@ struct ServerCore {
   std::shared_ptr<Metrics> metrics;
   Gauge* in_flight = nullptr;
   Gauge* connections_open = nullptr;
+  Gauge* websockets_open = nullptr;
   std::atomic<bool> stopping{false};
 
   std::mutex mu;
@@ -204,12 +208,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const tcp::socket::executor_type& executor() { return socket_.get_executor(); }
 
   // Both run on the connection's strand (posted by Server::Stop).
-  void CloseIfIdle() {
-    if (idle_) CloseSocket();
+  // Graceful: an idle connection closes now, a WebSocket gets a close frame (1001).
+  void OnStop() {
+    if (ws_) {
+      if (ws_->is_open()) {
+        asio::co_spawn(ws_->executor(),
+                       ServerWebSocketCore::Close(ws_, 1001, "server shutting down"),
+                       asio::detached);
+      }
+    } else if (idle_) {
+      CloseSocket();
+    }
   }
   void CloseSocket() {
     beast::error_code ec;
     socket_.close(ec);
+    if (ws_) ws_->ForceClose();
   }
 
  private:
@@ -226,6 +240,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   Task<bool> ServeOne(Clock::time_point head_deadline);
   Task<Response> Dispatch(Request& req, BodyReaderImpl& body);
+  // Accepts the WebSocket handshake of the current request and runs resp.websocket on it.
+  // The connection ends afterwards.
+  Task<void> ServeWebSocket(const Request& req, Response& resp, uint64_t head_bytes,
+                            std::string_view method_label, Clock::time_point start);
   // Writes buffers completely; refreshes the idle deadline after every partial write.
   template <typename Buffers>
   Task<beast::error_code> WriteAll(const Buffers& buffers, uint64_t& bytes_out);
@@ -248,6 +266,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Clock::time_point request_deadline_ = Clock::time_point::max();
   bool idle_ = false;
   bool linger_ = false;  // the peer may still be sending: read before closing
+  // Set once the connection became a WebSocket; it then owns the socket.
+  std::shared_ptr<ServerWebSocketCore> ws_;
 };
 
 void ServerCore::PostToConnections(const std::function<void(Connection&)>& fn) {
@@ -625,6 +645,23 @@ Task<bool> Connection::ServeOne(Clock::time_point head_deadline) {
   core_.in_flight->Add(1);
 
   Response resp = co_await Dispatch(req, body);
+  if (resp.websocket) {
+    if (!beast::websocket::is_upgrade(head)) {
+      resp = Response::Json(
+          400, R"({"error":"InvalidRequest","message":"this endpoint needs a WebSocket upgrade: GET with Connection: Upgrade and Upgrade: websocket"})");
+    } else if (core_.stopping.load()) {
+      resp = Response::Json(503, R"({"error":"NotEnoughResources","message":"server shutting down"})");
+    } else if (!body.complete() || buffer_.size() != 0) {
+      // A client must wait for the 101 before sending frames, and an upgrade has no body.
+      resp = Response::Json(
+          400, R"({"error":"InvalidRequest","message":"data sent before the WebSocket handshake completed"})");
+      resp.headers.Set("Connection", "close");
+    } else {
+      core_.in_flight->Add(-1);
+      co_await ServeWebSocket(req, resp, head_bytes, method_label, start);
+      co_return false;
+    }
+  }
   FdCloser file_guard;
   if (auto* f = std::get_if<FileBody>(&resp.body)) file_guard.fd = f->fd;
 
@@ -643,6 +680,67 @@ Task<bool> Connection::ServeOne(Clock::time_point head_deadline) {
   LogAndObserve(method_label, req.target, resp.status, req.route, head_bytes + body.wire_bytes(),
                 bytes_out, start);
   co_return keep && !close;
+}
+
+Task<void> Connection::ServeWebSocket(const Request& req, Response& resp, uint64_t head_bytes,
+                                      std::string_view method_label, Clock::time_point start) {
+  namespace websocket = beast::websocket;
+  const auto& opt = core_.options;
+  // The WebSocket has its own timers (handshake, idle pings); the connection's watchdog would
+  // otherwise cut the session at total_timeout.
+  watchdog_->Disarm();
+  auto core = std::make_shared<ServerWebSocketCore>(remote_, std::move(socket_));
+  ws_ = core;
+  auto& ws = core->stream();
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = opt.header_timeout;
+  timeouts.idle_timeout = opt.websocket_idle_timeout;
+  timeouts.keep_alive_pings = true;
+  ws.set_option(timeouts);
+  core->set_max_message_bytes(resp.websocket_max_message_bytes != 0
+                                  ? resp.websocket_max_message_bytes
+                                  : opt.websocket_max_message_bytes);
+  ws.auto_fragment(false);
+  Headers extra;
+  for (const auto& [name, value] : resp.headers.entries()) {
+    if (internal::IsToken(name) && internal::IsSafeHeaderText(value) &&
+        !internal::IEquals(name, "Connection") && !internal::IEquals(name, "Upgrade") &&
+        !internal::IEquals(name, "Content-Length") &&
+        !internal::IEquals(name, "Transfer-Encoding") &&
+        !internal::IEquals(name.substr(0, std::min<size_t>(name.size(), 14)), "Sec-WebSocket-")) {
+      extra.Add(name, value);
+    }
+  }
+  ws.set_option(websocket::stream_base::decorator([extra](websocket::response_type& res) {
+    for (const auto& [name, value] : extra.entries()) res.insert(name, value);
+  }));
+  auto [ec] = co_await ws.async_accept(parser_->get(), kUseTuple);
+  if (ec) {
+    // Beast has answered a malformed handshake (bad key or version) with 400 itself.
+    LogAndObserve(method_label, req.target, 400, req.route, head_bytes, 0, start);
+    spdlog::debug("http: {}: WebSocket handshake failed: {}", remote_, ec.message());
+    core->ForceClose();
+    co_return;
+  }
+  LogAndObserve(method_label, req.target, 101, req.route, head_bytes, 0, start);
+  core_.websockets_open->Add(1);
+  core->StartReader();
+  uint16_t close_code = 1000;
+  {
+    internal::WebSocketHandle<tcp::socket> handle(core, /*close_on_destroy=*/false);
+    try {
+      co_await resp.websocket(handle);
+    } catch (const std::exception& e) {
+      spdlog::error("http: WebSocket session for route {} threw: {}", req.route, e.what());
+      close_code = 1011;
+    } catch (...) {
+      spdlog::error("http: WebSocket session for route {} threw", req.route);
+      close_code = 1011;
+    }
+  }
+  std::string no_reason;
+  co_await ServerWebSocketCore::Close(core, close_code, std::move(no_reason));
+  core_.websockets_open->Add(-1);
 }
 
 Task<Response> Connection::Dispatch(Request& req, BodyReaderImpl& body) {
@@ -869,6 +967,8 @@ Server::Server(ServerOptions options, Router router) {
                                                "HTTP requests being served right now.");
   impl_->connections_open =
       &impl_->metrics->GetGauge("atcr_http_open_connections", "Open HTTP connections.");
+  impl_->websockets_open =
+      &impl_->metrics->GetGauge("atcr_http_open_websockets", "Open WebSocket sessions.");
 }
 
 Server::~Server() { Stop(); }
@@ -925,8 +1025,8 @@ void Server::Stop() {
     if (s.signals) s.signals->cancel(ec);
   });
   // Idle keep-alive connections close now; busy ones finish their request, answer it with
-  // "Connection: close" and then close.
-  s.PostToConnections([](Connection& c) { c.CloseIfIdle(); });
+  // "Connection: close" and then close; WebSockets get a close frame.
+  s.PostToConnections([](Connection& c) { c.OnStop(); });
   std::unique_lock lock(s.mu);
   bool drained = s.cv.wait_until(lock, Clock::now() + s.options.drain_timeout,
                                  [&s] { return s.connections.empty(); });

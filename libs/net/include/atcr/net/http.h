@@ -100,6 +100,10 @@ class BodyWriter {
 };
 using StreamBody = std::function<Task<Result<void>>(BodyWriter&)>;
 
+class WebSocket;  // websocket.h
+// Runs on the connection once the server has accepted a WebSocket upgrade (websocket.h).
+using WebSocketSession = std::function<Task<void>(WebSocket&)>;
+
 struct Response {
   int status = 200;
   Headers headers;
@@ -112,6 +116,13 @@ struct Response {
   static Response Text(int status, std::string text,
                        std::string content_type = "text/plain; charset=utf-8");
   static Response Json(int status, std::string json);
+
+  // Set by WebSocketUpgrade: the server answers the request's WebSocket handshake (101) and
+  // runs the session on the connection; status, body and content_length are then unused, and
+  // headers are added to the 101 response. See websocket.h.
+  WebSocketSession websocket;
+  uint64_t websocket_max_message_bytes = 0;  // 0: ServerOptions::websocket_max_message_bytes
+  static Response WebSocketUpgrade(WebSocketSession session, uint64_t max_message_bytes = 0);
 };
 
 using Handler = std::function<Task<Response>(Request&)>;

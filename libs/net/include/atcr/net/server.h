@@ -24,6 +24,11 @@ struct ServerOptions {
   std::chrono::seconds idle_timeout{60};     // keep-alive idle, and stalls while streaming
   std::chrono::seconds total_timeout{3600};  // one request, start to finish
   std::chrono::seconds drain_timeout{10};    // graceful shutdown wait for in-flight requests
+  // WebSocket sessions (Response::WebSocketUpgrade): the largest incoming message (a
+  // response may lower or raise it), and the idle timeout (ping after half of it without
+  // traffic from the peer, close after all of it).
+  uint64_t websocket_max_message_bytes = 1 << 20;
+  std::chrono::seconds websocket_idle_timeout{60};
   bool access_log = true;
   // Answered by the server (GET/HEAD) before the router; empty disables.
   std::string health_path = "/healthz";
@@ -41,8 +46,8 @@ class Server {
 
   Status Start();            // binds and starts the worker threads
   uint16_t port() const;     // the bound port, after Start()
-  // Stop accepting, close idle connections, let in-flight requests finish (up to
-  // drain_timeout), join threads. Idempotent; never call it from a handler. The destructor
+  // Stop accepting, close idle connections, send a close frame (1001) to open WebSockets, let
+  // in-flight requests and sessions finish (up to drain_timeout), join threads. Idempotent; never call it from a handler. The destructor
   // calls it.
   void Stop();
   Status RunUntilSignal();   // Start(), wait for SIGTERM/SIGINT (or Stop()), Stop()
