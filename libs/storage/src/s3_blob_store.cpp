@@ -517,21 +517,30 @@ Status S3UploadWriter::Append(ByteSpan data) {
   if (s.failed) return *s.failed;
   if (data.empty()) return Ok();
   const S3BlobStoreOptions& o = store_->options();
-  s.tail.append(AsString(data));
-  s.hasher.Update(data);
-  s.size += data.size();
-  if (s.s3_upload_id.empty()) {
-    if (s.tail.size() <= o.multipart_threshold) return Ok();
-    auto s3_id = store_->client().CreateMultipart(store_->UploadKey(s.id));
-    if (!s3_id.ok()) return Fail(std::move(s3_id).error());
-    s.s3_upload_id = std::move(*s3_id);
-  }
-  while (s.tail.size() >= o.part_size) {
-    // Hand the first part_size bytes to a part upload; only the remainder is copied.
-    std::string part = std::move(s.tail);
-    s.tail.assign(part, o.part_size, std::string::npos);
-    part.resize(o.part_size);
-    ATCR_TRY(Launch(std::move(part)));
+  const uint64_t buffer_cap = std::max(o.multipart_threshold, o.part_size);
+  // Slices keep the buffer within its bound however large `data` is.
+  while (!data.empty()) {
+    const size_t room = s.tail.size() < buffer_cap ? buffer_cap - s.tail.size() : 0;
+    const size_t n = std::min<size_t>(data.size(), std::max<size_t>(room, 1));
+    ByteSpan slice = data.first(n);
+    data = data.subspan(n);
+    s.tail.append(AsString(slice));
+    s.hasher.Update(slice);
+    s.size += n;
+    if (s.s3_upload_id.empty()) {
+      if (s.tail.size() <= o.multipart_threshold) continue;
+      auto s3_id = store_->client().CreateMultipart(store_->UploadKey(s.id));
+      if (!s3_id.ok()) return Fail(std::move(s3_id).error());
+      s.s3_upload_id = std::move(*s3_id);
+    }
+    while (s.tail.size() >= o.part_size) {
+      // Hand the first part_size bytes to a part upload; only the remainder is copied.
+      std::string part = std::move(s.tail);
+      s.tail.reserve(o.part_size);
+      s.tail.assign(part, o.part_size, std::string::npos);
+      part.resize(o.part_size);
+      ATCR_TRY(Launch(std::move(part)));
+    }
   }
   return Ok();
 }
