@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "atcr/net/http_client.h"
+#include "test_pki.h"
 
 namespace atcr::net {
 namespace {
@@ -35,42 +36,6 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
-
-// A CA plus two leaf certificates it signed: "good" for localhost and 127.0.0.1, "wrong" for
-// wrong.example only.
-class TestPki {
- public:
-  TestPki() {
-    dir_ = fs::temp_directory_path() / ("atcr-tls-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(reinterpret_cast<uintptr_t>(this)));
-    fs::create_directories(dir_);
-    Run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
-        "-subj /CN=atcr-test-ca -keyout ca.key -out ca.pem");
-    Leaf("good", "DNS:localhost,IP:127.0.0.1");
-    Leaf("wrong", "DNS:wrong.example");
-  }
-  ~TestPki() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
-
- private:
-  void Leaf(const std::string& name, const std::string& san) {
-    std::ofstream(dir_ / (name + ".ext"))
-        << "subjectAltName=" << san << "\nbasicConstraints=CA:FALSE\n"
-        << "keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n";
-    Run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=" + name +
-        " -keyout " + name + ".key -out " + name + ".csr");
-    Run("openssl x509 -req -days 2 -in " + name + ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -extfile " +
-        name + ".ext -out " + name + ".pem");
-  }
-  void Run(const std::string& cmd) {
-    std::string full = "cd '" + dir_.string() + "' && " + cmd + " >/dev/null 2>&1";
-    ASSERT_EQ(std::system(full.c_str()), 0) << full;
-  }
-  fs::path dir_;
-};
 
 // TLS server on 127.0.0.1:0, one thread. Connections are numbered from 1; the body of every
 // answer is "conn <n>". Remembers the SNI names it was sent.
