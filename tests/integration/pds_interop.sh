@@ -59,11 +59,15 @@ client create-account --handle bob.test --password bob-password-1 >"$W/bob.json"
 BOB=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["did"])' "$W/bob.json")
 
 # ------------------------------------------------------------------ live firehose
-node "$PEERS/firehose-verify.mjs" --pds "$PDS_URL" --plc "$PLC_URL" --count 60 --timeout 30 >"$W/live.json" &
+# The burst makes 45 commits (80 records: putRecord, and applyWrites of 5 every fifth call).
+node "$PEERS/firehose-verify.mjs" --pds "$PDS_URL" --plc "$PLC_URL" --count 45 --timeout 30 \
+  --ready-file "$W/live.ready" >"$W/live.json" &
 LIVE=$!
-sleep 1
-node "$PEERS/pds-burst.mjs" --pds "$PDS_URL" --session "$W/bob.json" --acks "$W/acks-live.txt" --count 80 --prefix live >/dev/null \
+for _ in $(seq 1 300); do [ -f "$W/live.ready" ] && break; sleep 0.1; done
+[ -f "$W/live.ready" ] || fail "live firehose consumer did not connect"
+out=$(node "$PEERS/pds-burst.mjs" --pds "$PDS_URL" --session "$W/bob.json" --acks "$W/acks-live.txt" --count 80 --prefix live) \
   || fail "burst writer"
+expect_eq "burst commits" '{"acked":81,"commits":45}' "$out"
 wait "$LIVE" || fail "live firehose consumer: $(cat "$W/live.json")"
 pass "live firehose: $(cat "$W/live.json")"
 

@@ -17,6 +17,7 @@
 //   --disconnect-after K  close after K frames and reconnect with cursor = last seq seen
 //   --consumers M         M consumers at once; all must see the same sequence (fan-out check)
 //   --timeout SEC         fail when no frame arrives for SEC seconds (default 20)
+//   --ready-file F        create F once every consumer's first connection is open
 // Prints a JSON summary {ok, consumers, commits, events, firstSeq, lastSeq, reconnects, repos};
 // exit 0 when everything verified, 1 on any verification failure, 2 on usage errors.
 import { createRequire } from 'node:module'
@@ -107,8 +108,10 @@ async function verifyCommit(body, state) {
   state.repos.set(body.repo, { data: commit.data, rev: body.rev })
 }
 
-function runConsumer(index) {
+function runConsumer(index, onOpen) {
   const state = { repos: new Map(), commits: 0, events: 0, seqs: [], lastSeq: null, reconnects: 0 }
+  let first = true
+  state.onOpen = () => { if (first) { first = false; onOpen() } }
   let cursor = opt.cursor !== undefined ? Number(opt.cursor) : null
   return new Promise((resolve, reject) => {
     const connect = () => {
@@ -139,7 +142,7 @@ function runConsumer(index) {
           fail(new Error(`no frame for ${TIMEOUT / 1000}s after seq ${state.lastSeq} (${state.commits}/${COUNT} commits)`))
         }, TIMEOUT)
       }
-      ws.on('open', arm)
+      ws.on('open', () => { arm(); state.onOpen?.() })
       ws.on('unexpected-response', (_req, res) => fail(new Error(`HTTP ${res.statusCode} on upgrade`)))
       ws.on('error', (e) => fail(e))
       ws.on('close', () => { if (!done && !ws.reconnecting) fail(new Error(`server closed the stream after seq ${state.lastSeq}`)) })
@@ -192,7 +195,10 @@ function runConsumer(index) {
 
 try {
   const n = Number(opt.consumers)
-  const results = await Promise.all(Array.from({ length: n }, (_, i) => runConsumer(i)))
+  let opened = 0
+  const { writeFileSync } = await import('node:fs')
+  const onOpen = () => { if (++opened === n && opt['ready-file']) writeFileSync(opt['ready-file'], 'ready\n') }
+  const results = await Promise.all(Array.from({ length: n }, (_, i) => runConsumer(i, onOpen)))
   const first = results[0]
   for (let i = 1; i < results.length; i++) {
     if (results[i].seqs.join(',') !== first.seqs.join(',')) throw new Error(`consumer ${i} saw a different sequence than consumer 0`)

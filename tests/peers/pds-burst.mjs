@@ -62,6 +62,7 @@ if (opt.check) {
 }
 
 let acked = 0
+let commits = 0
 try {
   for (let i = 0; acked < Number(opt.count); i++) {
     if (i % 5 === 4) {
@@ -73,14 +74,16 @@ try {
       // applyWrites results carry the CIDs in order (older PDS versions return none).
       appendFileSync(opt.acks, rkeys.map((k, j) => `${k} ${r.results?.[j]?.cid ?? '-'}\n`).join(''))
       acked += 5
+      commits++
     } else {
       const rkey = `${opt.prefix}${i}`
       const r = await call('com.atproto.repo.putRecord', { repo: session.did, collection, rkey, record: record(i) })
       appendFileSync(opt.acks, `${rkey} ${r.cid}\n`)
       acked++
+      commits++
     }
   }
 } catch (e) {
   console.error(`pds-burst: stopped after ${acked} acknowledged writes: ${e.message}`)
 }
-console.log(JSON.stringify({ acked }))
+console.log(JSON.stringify({ acked, commits }))
