@@ -813,9 +813,10 @@ class RepoStoreImpl final : public RepoStore {
 
   // ---- events ----
 
-  void SetEventListener(EventListener* listener) override {
+  int64_t SetEventListener(EventListener* listener) override {
     auto lock = wdb_->Lock();
     listener_.store(listener);
+    return last_seq_;
   }
 
   int64_t LastSeq() override {

@@ -14,7 +14,14 @@
 #include "atcr/atproto/mst.h"
 #include "atcr/cbor/codec.h"
 #include "atcr/cbor/json.h"
+#include "atcr/net/http.h"
+#include "atcr/net/xrpc.h"
+#include "atcr/pds/auth.h"
 #include "atcr/pds/repo_store.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <mutex>
 
 namespace atcr::pds::testing {
 
@@ -103,6 +110,78 @@ inline Result<Bytes> ExportCar(RepoStore& store, std::string_view did,
     for (const auto& b : batch) w.Add(b.cid, b.data);
   }
   return out;
+}
+
+// Bearer "tok:<did>" is that DID's session; "admin" is the admin; anything else is refused with
+// the reference's names (AuthMissing without credentials, InvalidToken otherwise).
+class FakeAuthenticator : public RequestAuthenticator {
+ public:
+  Result<Caller> Authenticate(const net::Request& req) const override {
+    auto token = net::BearerToken(req);
+    if (!token) return Error(ErrorCode::kUnauthenticated, "Authentication Required", "AuthMissing");
+    if (*token == "admin") return Caller{Caller::Kind::kAdmin, ""};
+    if (token->starts_with("tok:")) return Caller{Caller::Kind::kAccess, token->substr(4)};
+    return Error(ErrorCode::kInvalidArgument, "Token could not be verified", "InvalidToken");
+  }
+};
+
+class FakeDirectory : public AccountDirectory {
+ public:
+  struct Account {
+    std::string handle;
+    std::optional<crypto::PrivateKey> key;
+    std::string status = "active";
+  };
+  void Add(const std::string& did, const std::string& handle, const crypto::PrivateKey& key) {
+    std::lock_guard lock(mu_);
+    accounts_[did] = Account{handle, key, "active"};
+  }
+  void SetStatus(const std::string& did, std::string status) {
+    std::lock_guard lock(mu_);
+    accounts_[did].status = std::move(status);
+  }
+  Result<std::string> ResolveRepo(std::string_view handle_or_did) const override {
+    std::lock_guard lock(mu_);
+    for (const auto& [did, a] : accounts_) {
+      if (did == handle_or_did || a.handle == handle_or_did) return did;
+    }
+    return NotFound("Could not find repo: " + std::string(handle_or_did), "RepoNotFound");
+  }
+  std::optional<std::string> HandleOf(std::string_view did) const override {
+    std::lock_guard lock(mu_);
+    auto it = accounts_.find(std::string(did));
+    if (it == accounts_.end()) return std::nullopt;
+    return it->second.handle;
+  }
+  Result<crypto::PrivateKey> SigningKey(std::string_view did) const override {
+    std::lock_guard lock(mu_);
+    auto it = accounts_.find(std::string(did));
+    if (it == accounts_.end() || !it->second.key) return NotFound("no key");
+    return *it->second.key;
+  }
+  std::string AccountStatus(std::string_view did) const override {
+    std::lock_guard lock(mu_);
+    auto it = accounts_.find(std::string(did));
+    return it == accounts_.end() ? "deleted" : it->second.status;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, Account> accounts_;
+};
+
+// Runs a coroutine to completion on a private io_context on this thread.
+template <typename T>
+T RunSync(net::Task<T> task) {
+  boost::asio::io_context ioc;
+  std::optional<T> out;
+  std::exception_ptr failure;
+  boost::asio::co_spawn(
+      ioc, [&]() -> net::Task<void> { out.emplace(co_await std::move(task)); },
+      [&](std::exception_ptr e) { failure = e; });
+  ioc.run();
+  if (failure) std::rethrow_exception(failure);
+  return std::move(*out);
 }
 
 }  // namespace atcr::pds::testing

@@ -249,8 +249,9 @@ class RepoStore {
 
   // ---- events ----
 
-  // The firehose (one listener); events committed after this call are delivered to it.
-  virtual void SetEventListener(EventListener* listener) = 0;
+  // The firehose (one listener; null to remove it). Returns the last seq committed before the
+  // listener was installed: it receives exactly the events after that one.
+  virtual int64_t SetEventListener(EventListener* listener) = 0;
   // Highest seq ever assigned (0 when none).
   virtual int64_t LastSeq() = 0;
   // Stored events with seq > after_seq, ascending, at most limit.
