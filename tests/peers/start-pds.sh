@@ -9,6 +9,8 @@
 #   PEERS_START_TIMEOUT  seconds to wait for both health endpoints (default 60)
 #   LOG_ENABLED   true => PDS/PLC pino logs go to $PDS_STATE/{pds,plc}.log
 #   PLC_LEGACY_DIDDOC=1  PLC serves legacy-shaped DID documents
+#   EXTERNAL_PLC_URL=http://127.0.0.1:P  use that PLC directory (e.g. `atcr plc serve`) instead of
+#                 starting plc.cjs; PLC_PORT is then ignored and PLC_PID is empty
 #   PDS_ADMIN_PASSWORD (default admin-pass), any other PDS_* var is passed through.
 #
 # On success prints shell assignments on stdout (eval-able) and writes the same to
@@ -24,6 +26,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NODE=${NODE:-node}
 PDS_DIR=${PDS_DIR:-$here}
 PLC_PORT=${PLC_PORT:-2582}
+EXTERNAL_PLC_URL=${EXTERNAL_PLC_URL:-}
 PDS_PORT=${PDS_PORT:-2583}
 PDS_STATE=${PDS_STATE:-${TMPDIR:-/tmp}/atcr-peers-$PDS_PORT}
 timeout_s=${PEERS_START_TIMEOUT:-60}
@@ -36,7 +39,7 @@ command -v curl >/dev/null 2>&1 || die "curl not found"
 for p in "$PLC_PORT" "$PDS_PORT"; do
   [[ "$p" =~ ^[0-9]+$ ]] && ((p > 0 && p < 65536)) || die "bad port '$p'"
 done
-[ "$PLC_PORT" != "$PDS_PORT" ] || die "PLC_PORT and PDS_PORT must differ"
+[ -n "$EXTERNAL_PLC_URL" ] || [ "$PLC_PORT" != "$PDS_PORT" ] || die "PLC_PORT and PDS_PORT must differ"
 
 # Refuse to wipe something that is obviously not a scratch dir.
 case "$PDS_STATE" in
@@ -50,7 +53,7 @@ if [ -f "$PDS_STATE/plc.pid" ] || [ -f "$PDS_STATE/pds.pid" ]; then
 fi
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port_busy "$PLC_PORT" && die "port $PLC_PORT (PLC) is already in use"
+[ -n "$EXTERNAL_PLC_URL" ] || ! port_busy "$PLC_PORT" || die "port $PLC_PORT (PLC) is already in use"
 port_busy "$PDS_PORT" && die "port $PDS_PORT (PDS) is already in use"
 
 rm -rf "$PDS_STATE"
@@ -71,10 +74,15 @@ cleanup_fail() {
 
 # setsid: the servers outlive this script and ignore the caller's job-control signals;
 # all output goes to files so $(start-pds.sh) returns as soon as this script exits.
-PLC_PORT=$PLC_PORT LOG_ENABLED=$LOG_ENABLED \
-  setsid "$NODE" "$here/plc.cjs" </dev/null >"$PDS_STATE/plc.log" 2>&1 &
-plc_pid=$!
-echo "$plc_pid" >"$PDS_STATE/plc.pid"
+if [ -n "$EXTERNAL_PLC_URL" ]; then
+  plc_url=${EXTERNAL_PLC_URL%/}
+else
+  PLC_PORT=$PLC_PORT LOG_ENABLED=$LOG_ENABLED \
+    setsid "$NODE" "$here/plc.cjs" </dev/null >"$PDS_STATE/plc.log" 2>&1 &
+  plc_pid=$!
+  echo "$plc_pid" >"$PDS_STATE/plc.pid"
+  plc_url=http://localhost:$PLC_PORT
+fi
 
 env PDS_DIR="$PDS_DIR" \
   PDS_HOSTNAME="${PDS_HOSTNAME:-localhost}" \
@@ -82,7 +90,7 @@ env PDS_DIR="$PDS_DIR" \
   PDS_DEV_MODE="${PDS_DEV_MODE:-true}" \
   PDS_DATA_DIRECTORY="$PDS_STATE/data" \
   PDS_BLOBSTORE_DISK_LOCATION="$PDS_STATE/blobs" \
-  PDS_DID_PLC_URL="${PDS_DID_PLC_URL:-http://localhost:$PLC_PORT}" \
+  PDS_DID_PLC_URL="${PDS_DID_PLC_URL:-$plc_url}" \
   PDS_INVITE_REQUIRED="${PDS_INVITE_REQUIRED:-false}" \
   PDS_SERVICE_HANDLE_DOMAINS="${PDS_SERVICE_HANDLE_DOMAINS:-.test}" \
   PDS_JWT_SECRET="${PDS_JWT_SECRET:-$(rand_hex 16)}" \
@@ -102,11 +110,12 @@ healthy() { curl -sf -o /dev/null --max-time 2 "$1"; }
 plc_ok= pds_ok=
 deadline=$(( $(date +%s) + timeout_s ))
 while :; do
-  [ -n "$plc_ok" ] || { healthy "http://127.0.0.1:$PLC_PORT/_health" && plc_ok=1; } || true
+  [ -n "$plc_ok" ] || { healthy "${EXTERNAL_PLC_URL:-http://127.0.0.1:$PLC_PORT}/_health" && plc_ok=1; } || true
   [ -n "$pds_ok" ] || { healthy "http://127.0.0.1:$PDS_PORT/xrpc/_health" && pds_ok=1; } || true
   [ -n "$plc_ok" ] && [ -n "$pds_ok" ] && break
   for which in plc pds; do
     pid_var=${which}_pid
+    [ -n "${!pid_var}" ] || continue
     if ! kill -0 "${!pid_var}" 2>/dev/null; then
       echo "start-pds: $which exited during startup; last lines of $PDS_STATE/$which.log:" >&2
       tail -n 30 "$PDS_STATE/$which.log" >&2 || true
@@ -125,7 +134,7 @@ done
 
 elapsed=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
 {
-  echo "PLC_URL=http://localhost:$PLC_PORT"
+  echo "PLC_URL=$plc_url"
   echo "PDS_URL=http://localhost:$PDS_PORT"
   echo "PLC_PORT=$PLC_PORT"
   echo "PDS_PORT=$PDS_PORT"
@@ -134,4 +143,4 @@ elapsed=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
   echo "PLC_PID=$plc_pid"
   echo "PDS_PID=$pds_pid"
 } | tee "$PDS_STATE/peers.env"
-echo "start-pds: PLC :$PLC_PORT (pid $plc_pid) and PDS :$PDS_PORT (pid $pds_pid) healthy in ${elapsed}s; state $PDS_STATE" >&2
+echo "start-pds: PLC $plc_url (pid ${plc_pid:-external}) and PDS :$PDS_PORT (pid $pds_pid) healthy in ${elapsed}s; state $PDS_STATE" >&2
