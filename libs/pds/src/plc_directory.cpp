@@ -281,6 +281,7 @@ net::Task<net::Response> PlcDirectory::Handle(net::Request& req) {
   bool get = req.method == net::Method::kGet || req.method == net::Method::kHead;
 
   if (path == "/_health") {
+    req.route = "plc /_health";
     if (!get) co_return Message(405, "method not allowed");
     Status st;
     co_await net::RunBlocking([&] { st = Health(); });
@@ -294,6 +295,7 @@ net::Task<net::Response> PlcDirectory::Handle(net::Request& req) {
   }
 
   if (path == "/export") {
+    req.route = "plc /export";
     if (!get) co_return Message(405, "method not allowed");
     size_t count = kMaxExportCount;
     if (auto c = req.Query("count")) {
@@ -328,6 +330,7 @@ net::Task<net::Response> PlcDirectory::Handle(net::Request& req) {
   if (did.empty() || !did.starts_with("did:")) co_return Message(404, "not found");
 
   if (sub.empty() && req.method == net::Method::kPost) {
+    req.route = "plc /{did}";
     auto body = co_await req.body->ReadAll(identity::kPlcMaxOpJsonBytes);
     if (!body.ok()) co_return ErrorResponse(body.error());
     auto op = identity::ParsePlcOperationJson(*body);
@@ -342,6 +345,7 @@ net::Task<net::Response> PlcDirectory::Handle(net::Request& req) {
   if (sub != "" && sub != "/data" && sub != "/log" && sub != "/log/audit" && sub != "/log/last") {
     co_return Message(404, "not found");
   }
+  req.route = "plc /{did}" + std::string(sub);  // one label per endpoint, not per DID
 
   bool audit = sub == "/log/audit";
   Result<std::vector<PlcLogEntry>> ops = Internal("unset");
