@@ -171,11 +171,13 @@ net::Task<void> Firehose::Serve(net::WebSocket& ws, std::optional<int64_t> curso
                              "Requested cursor exceeded limit. Possibly missing events");
       auto sent = co_await ws.SendBinary(info);
       if (!sent.ok()) co_return;
+      // Events published from here on are inside the window: never skip past them.
+      int64_t head_before = head_seq();
       auto first = co_await internal::Blocking([&] { return store_.FirstEventSince(window_start); });
       if (first.ok() && first->has_value()) {
         last_sent = **first - 1;
       } else {
-        last_sent = head_seq();
+        last_sent = head_before;
       }
     }
   }
