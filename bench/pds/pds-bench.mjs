@@ -56,7 +56,7 @@ const handle = `bench${Date.now().toString(36)}.test`
 const acct = await xrpc('POST', 'com.atproto.server.createAccount', { body: { handle, password: 'bench-password-1', email: `${handle}@example.com` } })
 const token = acct.accessJwt
 const did = acct.did
-const out = { pds: PDS, n: N }
+const out = { pds: PDS, did, n: N }
 
 out.putRecord = await timed(N, (i) => xrpc('POST', 'com.atproto.repo.putRecord', { token, body: { repo: did, collection, rkey: `p${i}`, record: record(i) } }))
 out.getRecord = await timed(N, (i) => xrpc('GET', 'com.atproto.repo.getRecord', { params: { repo: did, collection, rkey: `p${i % N}` } }))

@@ -40,6 +40,15 @@ wait_http() {
   die "$1 did not come up"
 }
 
+# getRecord again with hey (Go, one connection, requests back to back), so the figure is the
+# server's and not node's fetch overhead: the driver printed the DID it wrote p0.. under.
+hey_get() { # hey_get BASE_URL DRIVER_JSON
+  local did
+  did=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["did"])' "$2")
+  hey -n "$((N * 4))" -c 1 "$1/xrpc/com.atproto.repo.getRecord?repo=$did&collection=io.atcr.tag&rkey=p0"
+}
+command -v hey >/dev/null || die "hey not installed (run scripts/bootstrap)"
+
 # ---- atcr
 plc_port=$(free_port)
 pds_port=$(free_port)
@@ -53,6 +62,7 @@ wait_http "http://127.0.0.1:$pds_port/xrpc/_health"
 log "atcr PDS on :$pds_port"
 node bench/pds/pds-bench.mjs --pds "http://127.0.0.1:$pds_port" --n "$N" --consumers "$CONSUMERS" \
   --fanout-writes "$FANOUT" >"$OUT/pds-atcr.json"
+hey_get "http://127.0.0.1:$pds_port" "$OUT/pds-atcr.json" >"$OUT/pds-atcr-hey.txt"
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 pids=()
 
@@ -63,14 +73,21 @@ eval "$(PLC_PORT=$ref_plc PDS_PORT=$ref_pds PDS_STATE=$WORK/ref tests/peers/star
 log "reference PDS on $PDS_URL"
 node bench/pds/pds-bench.mjs --pds "$PDS_URL" --n "$N" --consumers "$CONSUMERS" \
   --fanout-writes "$FANOUT" >"$OUT/pds-reference.json"
+hey_get "$PDS_URL" "$OUT/pds-reference.json" >"$OUT/pds-reference-hey.txt"
 PDS_STATE="$WORK/ref" tests/peers/stop-pds.sh >/dev/null 2>&1 || true
 
 python3 - "$OUT/pds-atcr.json" "$OUT/pds-reference.json" "$OUT/pds.md" <<'EOF'
 import json, sys
+import re
 a = json.load(open(sys.argv[1])); r = json.load(open(sys.argv[2]))
+def hey_rate(path):
+    m = re.search(r"Requests/sec:\s+([0-9.]+)", open(path).read())
+    return float(m.group(1)) if m else float("nan")
+ha = hey_rate(sys.argv[1].replace(".json", "-hey.txt")); hr = hey_rate(sys.argv[2].replace(".json", "-hey.txt"))
 rows = [
     ("putRecord, sequential (req/s)", a["putRecord"]["perSecond"], r["putRecord"]["perSecond"]),
-    ("getRecord, sequential (req/s)", a["getRecord"]["perSecond"], r["getRecord"]["perSecond"]),
+    ("getRecord, sequential, node client (req/s)", a["getRecord"]["perSecond"], r["getRecord"]["perSecond"]),
+    ("getRecord, sequential, hey -c 1 (req/s)", ha, hr),
     ("applyWrites, 10 creates per call (writes/s)", a["applyWrites"]["writesPerSecond"], r["applyWrites"]["writesPerSecond"]),
     (f"firehose fan-out, {a['fanout']['consumers']} consumers (events delivered/s)", a["fanout"]["eventsPerSecond"], r["fanout"]["eventsPerSecond"]),
 ]
