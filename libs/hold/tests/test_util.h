@@ -6,6 +6,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <algorithm>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <optional>
@@ -15,6 +17,36 @@
 #include "atcr/net/http.h"
 
 namespace atcr::hold::testing {
+
+// A request body served from memory, in reads of at most `chunk` bytes; optionally failing
+// after `fail_after` bytes (a client that went away mid-part).
+class StringBody final : public net::BodyReader {
+ public:
+  explicit StringBody(std::string data, size_t chunk = 1 << 16,
+                      std::optional<size_t> fail_after = std::nullopt)
+      : data_(std::move(data)), chunk_(chunk), fail_after_(fail_after) {}
+  net::Task<Result<size_t>> Read(std::span<uint8_t> buf) override {
+    if (fail_after_ && pos_ >= *fail_after_) {
+      co_return Error(ErrorCode::kUnavailable, "client went away");
+    }
+    size_t n = std::min({buf.size(), chunk_, data_.size() - pos_});
+    if (fail_after_) n = std::min(n, *fail_after_ - pos_);
+    std::memcpy(buf.data(), data_.data() + pos_, n);
+    pos_ += n;
+    co_return n;
+  }
+  std::optional<uint64_t> content_length() const override { return data_.size(); }
+  void set_limit(uint64_t max_bytes) override { limit_ = max_bytes; }
+  uint64_t limit() const override { return limit_; }
+  uint64_t bytes_read() const override { return pos_; }
+
+ private:
+  std::string data_;
+  size_t chunk_;
+  std::optional<size_t> fail_after_;
+  size_t pos_ = 0;
+  uint64_t limit_ = UINT64_MAX;
+};
 
 template <typename T>
 T RunSync(net::Task<T> task) {
