@@ -136,6 +136,7 @@ const std::vector<Key>& Keys() {
       {"server.url_expiry", Duration(&HoldConfig::url_expiry_seconds)},
       {"server.max_part_size", Size(&HoldConfig::max_part_bytes)},
       {"server.token_clock_skew", Duration(&HoldConfig::token_clock_skew_seconds)},
+      {"server.plc_directory_url", String(&HoldConfig::plc_directory_url)},
       {"storage.driver", String(&HoldConfig::storage_driver)},
       {"storage.root", String(&HoldConfig::storage_root)},
       {"storage.access_key", String(&HoldConfig::s3_access_key)},
@@ -363,6 +364,7 @@ Status ValidateHoldConfig(HoldConfig& c) {
     return InvalidArgument("server.url_expiry: must be between 10s and 7d");
   }
   if (c.max_part_bytes == 0) return InvalidArgument("server.max_part_size: must be positive");
+  ATCR_TRY(CheckBaseUrl("server.plc_directory_url", c.plc_directory_url));
   if (c.token_clock_skew_seconds < 0 || c.token_clock_skew_seconds > 600) {
     return InvalidArgument("server.token_clock_skew: must be between 0 and 10m");
   }
@@ -462,6 +464,8 @@ std::string DefaultHoldConfigYaml() {
        "  max_part_size: 5GiB\n"
        "  # Tolerance for exp/iat of service-auth tokens.\n"
        "  token_clock_skew: 30s\n"
+       "  # PLC directory for resolving did:plc token issuers.\n"
+    << "  plc_directory_url: " << d.plc_directory_url << "\n"
        "\n"
        "storage:\n"
        "  # filesystem or s3.\n"

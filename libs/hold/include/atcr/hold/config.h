@@ -41,6 +41,8 @@ struct HoldConfig {
   int64_t url_expiry_seconds = 15 * 60;  // lifetime of presigned and hold-signed URLs
   uint64_t max_part_bytes = uint64_t{5} << 30;  // one uploadPart body
   int64_t token_clock_skew_seconds = 30;
+  // Where did:plc token issuers are resolved.
+  std::string plc_directory_url = "https://plc.directory";
 
   // storage
   std::string storage_driver = "filesystem";  // filesystem | s3
