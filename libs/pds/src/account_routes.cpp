@@ -225,13 +225,6 @@ std::string RequestHostname(const net::Request& req) {
   return h;
 }
 
-template <typename T>
-net::Task<T> OffThread(std::function<T()> fn) {
-  std::optional<T> out;
-  std::function<void()> job = [&out, &fn] { out.emplace(fn()); };
-  co_await net::RunBlocking(std::move(job));
-  co_return std::move(*out);
-}
 
 net::Task<void> SleepUntil(std::chrono::steady_clock::time_point deadline) {
   if (std::chrono::steady_clock::now() >= deadline) co_return;
@@ -407,7 +400,7 @@ struct Handlers {
       out.row = std::move(*row);
       return out;
     };
-    auto logged_in = co_await OffThread(std::move(login));
+    auto logged_in = co_await internal::OffThread(std::move(login));
     co_await SleepUntil(deadline);
     if (!logged_in.ok()) co_return Fail(logged_in.error());
     if (logged_in->takendown && !allow_takendown->value_or(false)) {
@@ -418,7 +411,7 @@ struct Handlers {
       return self->CreateSession(logged_in->row.did, logged_in->app_password,
                                  logged_in->takendown);
     };
-    auto tokens = co_await OffThread(std::move(mint));
+    auto tokens = co_await internal::OffThread(std::move(mint));
     if (!tokens.ok()) co_return Fail(tokens.error());
     auto did_doc = co_await DidDocForSession(logged_in->row.did);
     json::object out;
@@ -448,7 +441,7 @@ struct Handlers {
       if (!rotated) return InvalidArgument("Token has been revoked", "ExpiredToken");
       return Refreshed{std::move(row), std::move(*rotated)};
     };
-    auto refreshed = co_await OffThread(std::move(rotate));
+    auto refreshed = co_await internal::OffThread(std::move(rotate));
     if (!refreshed.ok()) co_return Private(Fail(refreshed.error()));
     auto did_doc = co_await DidDocForSession(creds->did);
     json::object out;
@@ -467,7 +460,7 @@ struct Handlers {
     std::function<Result<internal::AccountRow>()> load = [&]() {
       return RequireRow(self->store->GetByDid(creds->did), creds->did, false);
     };
-    auto row = co_await OffThread(std::move(load));
+    auto row = co_await internal::OffThread(std::move(load));
     if (!row.ok()) co_return Private(Fail(row.error()));
     auto did_doc = co_await DidDocForSession(creds->did);
     json::object out;
@@ -482,7 +475,7 @@ struct Handlers {
     std::function<Status()> revoke = [&]() {
       return self->store->RevokeRefreshToken(creds->token_id);
     };
-    Status st = co_await OffThread(std::move(revoke));
+    Status st = co_await internal::OffThread(std::move(revoke));
     if (!st.ok()) co_return Private(Fail(st.error()));
     co_return Private(EmptyOk());
   }
@@ -544,7 +537,7 @@ struct Handlers {
       }
       return st;
     };
-    Status st = co_await OffThread(std::move(insert));
+    Status st = co_await internal::OffThread(std::move(insert));
     if (!st.ok()) co_return Private(Fail(st.error()));
     json::object out;
     out["name"] = row.name;
@@ -563,7 +556,7 @@ struct Handlers {
     std::function<Result<std::vector<internal::AppPasswordRow>>()> list = [&]() {
       return self->store->ListAppPasswords(creds->did);
     };
-    auto rows = co_await OffThread(std::move(list));
+    auto rows = co_await internal::OffThread(std::move(list));
     if (!rows.ok()) co_return Private(Fail(rows.error()));
     json::array passwords;
     for (const auto& r : *rows) {
@@ -590,7 +583,7 @@ struct Handlers {
     std::function<Status()> revoke = [&]() {
       return self->store->RevokeAppPassword(creds->did, *name);
     };
-    Status st = co_await OffThread(std::move(revoke));
+    Status st = co_await internal::OffThread(std::move(revoke));
     if (!st.ok()) co_return Private(Fail(st.error()));
     co_return Private(EmptyOk());
   }
@@ -706,7 +699,7 @@ struct Handlers {
       return self->store->InsertInviteCode(code, **uses, for_account->value_or("admin"), "admin",
                                            NowRfc3339());
     };
-    Status st = co_await OffThread(std::move(insert));
+    Status st = co_await internal::OffThread(std::move(insert));
     if (!st.ok()) co_return Private(Fail(st.error()));
     json::object out;
     out["code"] = code;
@@ -760,7 +753,7 @@ struct Handlers {
   net::Task<net::Response> Health(net::Request& req) {
     co_await DrainBody(req);
     std::function<Status()> ping = [&]() { return self->store->Ping(); };
-    Status st = co_await OffThread(std::move(ping));
+    Status st = co_await internal::OffThread(std::move(ping));
     json::object out;
     out["version"] = self->options.version;
     if (!st.ok()) {

@@ -103,16 +103,6 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-// Runs fn on the blocking pool. fn is a named local in the caller (GCC 12: no temporaries
-// with destructors inside co_await).
-template <typename T>
-net::Task<T> OffThread(std::function<T()> fn) {
-  std::optional<T> out;
-  std::function<void()> job = [&out, &fn] { out.emplace(fn()); };
-  co_await net::RunBlocking(std::move(job));
-  co_return std::move(*out);
-}
-
 }  // namespace
 
 const char* AccountStateName(AccountState state) { return StateName(state); }
@@ -493,7 +483,7 @@ net::Task<Result<CreatedAccount>> AccountService::Impl::CreateAccount(CreateAcco
     }
     return Ok();
   };
-  Status pre = co_await OffThread(std::move(precheck));
+  Status pre = co_await internal::OffThread(std::move(precheck));
   if (!pre.ok()) co_return pre.error();
 
   // A new repo signing key and the DID's genesis operation, signed by the PDS rotation key.
@@ -580,7 +570,7 @@ net::Task<Result<CreatedAccount>> AccountService::Impl::CreateAccount(CreateAcco
     out.refresh_jwt = std::move(tokens->refresh_jwt);
     return Ok();
   };
-  Status committed = co_await OffThread(std::move(commit));
+  Status committed = co_await internal::OffThread(std::move(commit));
   if (!committed.ok()) co_return committed.error();
   out.did_doc = identity::RenderPlcDidDocument(did, op);
   spdlog::info("accounts: created {} ({})", did, handle);

@@ -7,9 +7,11 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "account_test_support.h"
 #include "atcr/base/encoding.h"
@@ -783,6 +785,88 @@ TEST_F(AccountServiceTest, SecretsArePrivateAndSurviveRestarts) {
   auto refused = AccountService::Open(o, &repo_, &service_http_);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, ErrorCode::kPermissionDenied);
+}
+
+TEST_F(AccountServiceTest, DidDocWithSessionWhenEnabled) {
+  AccountServiceOptions o = Options();
+  o.did_doc_with_session = true;
+  ASSERT_TRUE(Restart(o).ok());
+  auto a = CreateAccount("alice.test");
+  ASSERT_EQ(a.status, 200);
+  auto s = Login("alice.test", "hunter2");
+  ASSERT_EQ(s.status, 200);
+  ASSERT_TRUE(s.json.contains("didDoc")) << s.body;
+  auto doc = identity::ParseDidDocument(json::serialize(s.json.at("didDoc")), a.Str("did"));
+  ASSERT_TRUE(doc.ok()) << doc.error().ToString();
+  EXPECT_EQ(doc->pds_endpoint, service_->public_url());
+  auto g = Get("/xrpc/com.atproto.server.getSession", Bearer(s.Str("accessJwt")));
+  EXPECT_TRUE(g.json.contains("didDoc"));
+  // The directory being down only drops the document, as the reference does.
+  plc_.set_down(true);
+  auto g2 = Get("/xrpc/com.atproto.server.getSession", Bearer(s.Str("accessJwt")));
+  EXPECT_EQ(g2.status, 200);
+  EXPECT_FALSE(g2.json.contains("didDoc"));
+}
+
+TEST_F(AccountServiceTest, TakendownSessionsGetNoServiceTokens) {
+  auto a = CreateAccount("alice.test");
+  ASSERT_EQ(a.status, 200);
+  ASSERT_TRUE(service_->SetAccountState(a.Str("did"), AccountState::kTakendown).ok());
+  auto s = Post("com.atproto.server.createSession",
+                json::object{{"identifier", "alice.test"}, {"password", "hunter2"},
+                             {"allowTakendown", true}});
+  ASSERT_EQ(s.status, 200) << s.body;
+  EXPECT_FALSE(s.json.at("active").as_bool());
+  EXPECT_EQ(s.Str("status"), "takendown");
+  const std::string access = s.Str("accessJwt");
+  EXPECT_EQ(ClaimStr(access, "scope"), "com.atproto.takendown");
+  // The reference lets only createAccount past its takedown check, and then refuses it as a
+  // privileged method for a non-privileged scope; so does this PDS.
+  auto migrate = Get("/xrpc/com.atproto.server.getServiceAuth?aud=did:web:x"
+                     "&lxm=com.atproto.server.createAccount",
+                     Bearer(access));
+  EXPECT_EQ(migrate.status, 400);
+  EXPECT_EQ(migrate.message(),
+            "insufficient access to request a service auth token for the following method: "
+            "com.atproto.server.createAccount");
+  auto other = Get("/xrpc/com.atproto.server.getServiceAuth?aud=did:web:x&lxm=a.b.c",
+                   Bearer(access));
+  EXPECT_EQ(other.error(), "InvalidToken");
+  EXPECT_EQ(other.message(), "Bad token scope");
+  EXPECT_EQ(Get("/xrpc/com.atproto.server.getSession", Bearer(access)).message(),
+            "Bad token scope");
+  // Its refresh token was never stored.
+  EXPECT_EQ(PostEmpty("com.atproto.server.refreshSession", Bearer(s.Str("refreshJwt"))).error(),
+            "AccountTakedown");
+}
+
+TEST_F(AccountServiceTest, ConcurrentCreationsOfOneHandle) {
+  std::vector<std::thread> threads;
+  std::vector<int> statuses(4);
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      net::HttpClient client;
+      net::ClientRequest req;
+      req.method = net::Method::kPost;
+      req.url = base_ + "/xrpc/com.atproto.server.createAccount";
+      req.headers.Set("Content-Type", "application/json");
+      req.body = R"({"handle":"alice.test","password":"pw"})";
+      auto r = client.SendSync(std::move(req));
+      statuses[i] = r.ok() ? r->status : -1;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 200), 1);
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 400), 3);
+  EXPECT_EQ(repo_.repo_count(), 1u);
+}
+
+TEST_F(AccountServiceTest, OversizedBodiesAreRefused) {
+  std::string big = R"({"handle":"alice.test","password":")" + std::string(200 * 1024, 'x') + R"("})";
+  auto a = Send(net::Method::kPost, "/xrpc/com.atproto.server.createAccount", big);
+  EXPECT_EQ(a.status, 413);
+  EXPECT_EQ(a.error(), "PayloadTooLarge");
+  EXPECT_FALSE(service_->FindAccount("alice.test").has_value());
 }
 
 TEST_F(AccountServiceTest, UnknownRoutesAndMethods) {

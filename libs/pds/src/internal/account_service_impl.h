@@ -2,6 +2,7 @@
 // account_routes.cpp (the XRPC handlers) and account_secrets.cpp (key and secret files).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -92,8 +93,19 @@ struct AccountService::Impl {
   void RegisterRoutes(net::Router& router);
 };
 
-// ---- account_secrets.cpp ----
 namespace internal {
+
+// Runs fn on the blocking pool and returns its result. Pass a named local (GCC 12: no
+// temporaries with destructors inside a co_await expression).
+template <typename T>
+net::Task<T> OffThread(std::function<T()> fn) {
+  std::optional<T> out;
+  std::function<void()> job = [&out, &fn] { out.emplace(fn()); };
+  co_await net::RunBlocking(std::move(job));
+  co_return std::move(*out);
+}
+
+// ---- account_secrets.cpp ----
 // Creates `dir` (and parents) with mode 0700 when missing.
 Status EnsurePrivateDir(const std::string& dir);
 // Reads a secret file (trailing whitespace trimmed), refusing one that group or others can
