@@ -139,7 +139,8 @@ Task<Response> DistributionApi::Impl::StartUpload(Request& req, const std::strin
     if (!digest.ok()) co_return ErrorResponse(digest.error(), req);
     std::optional<std::string> from = req.Query("from");
     if (from) {
-      Status st = oci::ValidateRepositoryName(*from);
+      Status st = options.validate_name ? options.validate_name(*from)
+                                        : oci::ValidateRepositoryName(*from);
       if (!st.ok()) co_return OciError(ErrorCodeOci::kNameInvalid, st.error().message);
     }
     // The authenticator has admitted the request, including reading `from` (htpasswd users
@@ -147,13 +148,14 @@ Task<Response> DistributionApi::Impl::StartUpload(Request& req, const std::strin
     std::string source = from.value_or(name);
     auto info = co_await blobs->Stat(source, *digest);
     if (info.ok()) {
-      if (source != name) {
-        Status st = co_await blobs->Link(name, *digest);
-        if (!st.ok()) co_return ErrorResponse(st.error(), req);
-      }
-      co_return Created(name, *digest);
+      Status st;
+      if (source != name) st = co_await blobs->Link(name, *digest);
+      if (st.ok()) co_return Created(name, *digest);
+      // A store that cannot link this blob here (it lives elsewhere) makes the client upload.
+      if (st.error().code != ErrorCode::kNotFound) co_return ErrorResponse(st.error(), req);
+    } else if (info.error().code != ErrorCode::kNotFound) {
+      co_return ErrorResponse(info.error(), req);
     }
-    if (info.error().code != ErrorCode::kNotFound) co_return ErrorResponse(info.error(), req);
   }
 
   std::optional<oci::Digest> digest;

@@ -271,7 +271,8 @@ Task<Response> DistributionApi::Impl::Handle(Request& req) {
     }
   }
   if (!done && !path.name.empty()) {
-    Status st = oci::ValidateRepositoryName(path.name);
+    Status st = options.validate_name ? options.validate_name(path.name)
+                                      : oci::ValidateRepositoryName(path.name);
     if (!st.ok()) {
       resp = OciError(ErrorCodeOci::kNameInvalid, st.error().message);
       done = true;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "atcr/net/http.h"
@@ -34,6 +35,9 @@ struct DistributionApiOptions {
   size_t max_page = 10000;
   // Null: every request is allowed (the standalone default).
   std::shared_ptr<Authenticator> authenticator;
+  // Repository-name check (NAME_INVALID on failure). Null: oci::ValidateRepositoryName. The
+  // AppView also accepts a DID as the first component ("did:plc:abc/app").
+  std::function<Status(std::string_view name)> validate_name;
   // Where the atcr_registry_uploads_in_flight gauge lives; null: not published.
   std::shared_ptr<net::Metrics> metrics;
 };

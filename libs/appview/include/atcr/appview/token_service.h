@@ -1,0 +1,77 @@
+// TokenService: Docker token authentication for the AppView's registry front.
+//   GET /auth/token (and the OAuth2-form POST with grant_type=password): Basic credentials
+//   are a handle or DID plus an ATProto app password; the AppView logs in on the user's own
+//   PDS (createSession), keeps that session (session_manager.h), creates the user's
+//   io.atcr.sailor.profile when missing, and issues an ES256 registry token
+//   (registry_token.h) for the granted part of the requested scopes: everything
+//   (pull, push, delete) in the user's own namespace, pull elsewhere; without credentials,
+//   pull of repositories whose hold is public. A partial grant is not an error (oci.md §11.2).
+//   GET /auth/jwks.json: the token signing key.
+// As registry::Authenticator it checks those tokens on every /v2/ request and answers the
+// Bearer challenge (realm=<base>/auth/token, service=<service>, scope=...). A push or delete
+// into someone else's namespace is 403 DENIED; a missing or short-scoped token is 401.
+// Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "atcr/appview/registry_token.h"
+#include "atcr/appview/services.h"
+#include "atcr/net/router.h"
+#include "atcr/registry/authenticator.h"
+
+namespace atcr::appview {
+
+struct TokenServiceOptions {
+  std::string realm;    // <base_url>/auth/token
+  std::string service;  // the token audience, e.g. "registry.example.com"
+  int64_t token_ttl_seconds = 300;
+  int64_t credential_cache_seconds = 600;
+  // Called after every successful PDS login (e.g. to follow that PDS's firehose).
+  std::function<void(const std::string& did, const std::string& pds_endpoint)> on_login;
+};
+
+class TokenService : public registry::Authenticator {
+ public:
+  // The hold a repository's images are on ("" when it has none yet), for anonymous pulls.
+  using RepositoryHoldFn = std::function<Task<Result<std::string>>(RepositoryOwner owner)>;
+
+  TokenService(std::shared_ptr<AppViewServices> services,
+               std::shared_ptr<RegistryTokenSigner> signer, TokenServiceOptions options,
+               RepositoryHoldFn repository_hold);
+
+  // Routes: GET/POST /auth/token, GET /auth/jwks.json.
+  void Register(net::Router& router);
+  Task<net::Response> HandleToken(net::Request& request);
+
+  net::Task<Status> Authenticate(const net::Request& request,
+                                 std::span<const registry::Access> access) override;
+  std::string Challenge(std::span<const registry::Access> access,
+                        const Error& why) const override;
+
+  // App-password login; returns the DID. Successful logins are remembered for
+  // credential_cache_seconds (a salted hash of the credentials, never the password).
+  Task<Result<std::string>> Login(std::string identifier, std::string password);
+  // The part of `requested` that `subject` ("" = anonymous) may have.
+  Task<std::vector<registry::Access>> Grant(std::string subject,
+                                            std::vector<registry::Access> requested);
+
+ private:
+  Task<net::Response> Issue(std::string subject, std::vector<std::string> scopes, bool oauth_form);
+
+  std::shared_ptr<AppViewServices> s_;
+  std::shared_ptr<RegistryTokenSigner> signer_;
+  TokenServiceOptions options_;
+  RepositoryHoldFn repository_hold_;
+  std::string salt_;
+  std::mutex mu_;
+  std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> logins_;
+};
+
+}  // namespace atcr::appview
