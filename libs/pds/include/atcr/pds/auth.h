@@ -31,8 +31,10 @@ class RequestAuthenticator {
  public:
   virtual ~RequestAuthenticator() = default;
   // Authorization: Bearer <access JWT> (or Basic admin credentials). Errors carry the XRPC
-  // names the reference uses: AuthRequired (no/malformed credentials, kUnauthenticated),
-  // InvalidToken, ExpiredToken (kUnauthenticated), AccountTakedown / AccountDeactivated.
+  // names the reference uses: AuthRequired / AuthMissing (no or malformed credentials,
+  // kUnauthenticated, 401); InvalidToken and ExpiredToken are 400s as in the reference
+  // (kInvalidArgument with that wire name: @atproto/api refreshes only on a 400 ExpiredToken);
+  // AccountTakedown / AccountDeactivated.
   // Blocking-free: verifying a token is CPU only.
   virtual Result<Caller> Authenticate(const net::Request& req) const = 0;
 };
