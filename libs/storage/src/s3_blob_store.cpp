@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <unordered_map>
@@ -224,27 +225,21 @@ class S3BlobStore final : public BlobStore {
   Result<Bytes> ReadRange(const oci::Digest& digest, uint64_t offset, uint64_t length) override {
     ATCR_TRY(CheckStorable(digest));
     Bytes out;
-    const std::string key = BlobKey(digest);
-    while (length > 0) {
-      const uint64_t want = std::min(length, options_.read_chunk_bytes);
-      auto chunk = client_->GetRange(key, offset, want);
-      if (!chunk.ok()) {
-        const ErrorCode c = chunk.error().code;
-        if (c == ErrorCode::kNotFound) return BlobUnknown(digest);
-        if (c == ErrorCode::kOutOfRange) {
-          // S3 answers 416 for a range starting at the end; that one is just empty.
-          ATCR_ASSIGN_OR_RETURN(BlobInfo info, Stat(digest));
-          if (offset == info.size) return out;
-          return Error(ErrorCode::kOutOfRange, "offset " + std::to_string(offset) +
-                                                   " is past the end of blob " + digest.str() +
-                                                   " (" + std::to_string(info.size) + " bytes)");
-        }
-        return std::move(chunk).error();
-      }
-      out.insert(out.end(), chunk->begin(), chunk->end());
-      if (chunk->size() < want) break;  // the end of the blob
-      offset += want;
-      length -= want;
+    out.reserve(static_cast<size_t>(std::min<uint64_t>(length, 64 * 1024 * 1024)));
+    Status st = ReadChunks(BlobKey(digest), offset, length, [&](std::string&& chunk) -> Status {
+      out.insert(out.end(), chunk.begin(), chunk.end());
+      return Ok();
+    });
+    if (!st.ok()) {
+      const ErrorCode c = st.error().code;
+      if (c == ErrorCode::kNotFound) return BlobUnknown(digest);
+      if (c != ErrorCode::kOutOfRange) return std::move(st).error();
+      // S3 answers 416 for a range starting at the end; that one is just empty.
+      ATCR_ASSIGN_OR_RETURN(BlobInfo info, Stat(digest));
+      if (offset == info.size) return out;
+      return Error(ErrorCode::kOutOfRange, "offset " + std::to_string(offset) +
+                                               " is past the end of blob " + digest.str() + " (" +
+                                               std::to_string(info.size) + " bytes)");
     }
     return out;
   }
@@ -391,26 +386,59 @@ class S3BlobStore final : public BlobStore {
     return newest;
   }
 
-  // Hashes the object at `key` (size bytes) with `alg`, reading ranges and fetching the next
-  // one while hashing the current.
+  // Reads [offset, offset + length) of `key` as ranges of read_chunk_bytes, up to
+  // max_parallel_parts of them in flight, and hands them to `visit` in order. Stops at the
+  // object's end (a short range, or a 416 after the first range); a 416 on the first range is
+  // kOutOfRange.
+  Status ReadChunks(const std::string& key, uint64_t offset, uint64_t length,
+                    const std::function<Status(std::string&&)>& visit) {
+    const uint64_t chunk = options_.read_chunk_bytes;
+    const uint64_t end = length > UINT64_MAX - offset ? UINT64_MAX : offset + length;
+    const size_t window = static_cast<size_t>(std::max(1, options_.max_parallel_parts));
+    std::deque<std::pair<uint64_t, std::future<Result<std::string>>>> flying;
+    uint64_t next = offset;
+    auto launch = [&] {
+      while (flying.size() < window && next < end) {
+        const uint64_t n = std::min(chunk, end - next);
+        flying.emplace_back(n, std::async(std::launch::async, [this, key, next, n] {
+                              return client_->GetRange(key, next, n);
+                            }));
+        next += n;
+      }
+    };
+    launch();
+    bool first = true;
+    while (!flying.empty()) {
+      auto [want, fut] = std::move(flying.front());
+      flying.pop_front();
+      Result<std::string> got = fut.get();
+      if (!got.ok()) {
+        if (!first && got.error().code == ErrorCode::kOutOfRange) return Ok();
+        return std::move(got).error();  // ranges still in flight finish as `flying` goes
+      }
+      first = false;
+      const bool at_end = got->size() < want;
+      ATCR_TRY(visit(std::move(*got)));
+      if (at_end) return Ok();
+      launch();
+    }
+    return Ok();
+  }
+
+  // Hashes the object at `key` (size bytes) with `alg`.
   Result<oci::Digest> HashObject(const std::string& key, uint64_t size, HashAlgorithm alg) {
     Hasher h(alg);
-    const uint64_t chunk = std::max<uint64_t>(options_.read_chunk_bytes, 1);
-    auto fetch = [this, &key, chunk, size](uint64_t off) {
-      return std::async(std::launch::async, [this, key, off, n = std::min(chunk, size - off)] {
-        return client_->GetRange(key, off, n);
-      });
-    };
-    uint64_t off = 0;
-    std::future<Result<std::string>> next;
-    if (size > 0) next = fetch(0);
-    while (off < size) {
-      Result<std::string> got = next.get();
-      if (!got.ok()) return std::move(got).error();
-      if (got->empty()) return Error(ErrorCode::kDataLoss, "S3 object " + key + " is shorter than its size");
-      off += got->size();
-      if (off < size) next = fetch(off);
-      h.Update(AsBytes(*got));
+    uint64_t seen = 0;
+    if (size > 0) {
+      ATCR_TRY(ReadChunks(key, 0, size, [&](std::string&& chunk) -> Status {
+        seen += chunk.size();
+        h.Update(AsBytes(chunk));
+        return Ok();
+      }));
+    }
+    if (seen != size) {
+      return Error(ErrorCode::kDataLoss, "S3 object " + key + " has " + std::to_string(seen) +
+                                             " bytes, not " + std::to_string(size));
     }
     return oci::Digest::FromHash(alg, h.Finish());
   }

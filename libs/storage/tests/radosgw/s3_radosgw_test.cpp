@@ -161,6 +161,8 @@ class S3Radosgw : public ::testing::Test {
     o.part_size = 5 * kMiB;
     o.max_parallel_parts = 3;
     o.retry_base_delay = std::chrono::milliseconds(20);
+    // A full memstore OSD blocks writes instead of failing them; fail the test sooner.
+    o.request_timeout = std::chrono::seconds(60);
     return o;
   }
   std::unique_ptr<BlobStore> Store(S3BlobStoreOptions o) {
