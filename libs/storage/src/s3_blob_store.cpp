@@ -49,20 +49,22 @@ Status CheckStorable(const oci::Digest& d) {
   return Ok();
 }
 
-// Per-upload state, kept by the store between requests. The fields below `mu`-guarded ones
-// are touched only by the single writer that has in_use set, or under the store's lock.
+// Per-upload state, kept by the store between requests. The first group is read by other
+// requests (part uploads, abort, cleanup) and is written only under the store's lock; the rest
+// belongs to whoever set in_use (a writer, or CompletePartUpload).
 struct UploadState {
   std::string id;
   std::string s3_upload_id;  // empty: still small enough for one PUT, nothing in S3 yet
+  bool assembled = false;    // the multipart upload was completed into uploads/<id>
+  int64_t last_activity = 0;
+  bool in_use = false;
+
   std::vector<s3::CompletedPart> parts;
   int32_t next_part = 1;
   std::string tail;  // appended bytes not yet sent as a part
   Hasher hasher{HashAlgorithm::kSha256};
   bool hash_valid = true;  // false when bytes exist that this process did not hash
-  bool assembled = false;  // the multipart upload was completed into uploads/<id>
   uint64_t size = 0;
-  int64_t last_activity = 0;
-  bool in_use = false;
   std::optional<Error> failed;  // a part upload failed for good; the upload is unusable
 };
 
@@ -180,26 +182,28 @@ class S3BlobStore final : public BlobStore {
 
   Status AbortUpload(const std::string& id) override {
     if (!IsValidUploadId(id)) return BadUploadId();
-    std::shared_ptr<UploadState> state;
+    bool known = false;
+    bool assembled = false;
     {
       std::lock_guard lock(mu_);
       auto it = uploads_.find(id);
       if (it != uploads_.end()) {
-        state = it->second;
+        known = true;
+        assembled = it->second->assembled;
         uploads_.erase(it);
       }
     }
     // Every multipart upload under this id's key (normally one), also ones this process
     // does not know about (started before a restart).
     ATCR_ASSIGN_OR_RETURN(std::vector<s3::ListedUpload> listed, client_->ListUploads(UploadKey(id)));
-    bool found = state != nullptr;
+    bool found = known;
     for (const auto& u : listed) {
       if (u.key != UploadKey(id)) continue;
       found = true;
       Status st = client_->AbortMultipart(u.key, u.upload_id);
       if (!st.ok() && st.error().code != ErrorCode::kNotFound) return st;
     }
-    if (state && state->assembled) ATCR_TRY(client_->Delete(UploadKey(id)));
+    if (assembled) ATCR_TRY(client_->Delete(UploadKey(id)));
     if (!found) return UploadUnknown(id);
     return Ok();
   }
@@ -285,6 +289,11 @@ class S3BlobStore final : public BlobStore {
   // the digest by reading it back when `verified` is false, then moves it to its digest key.
   // A mismatch deletes the assembled object and forgets the upload.
   Result<BlobInfo> Assemble(UploadState& state, const oci::Digest& expected, bool verified);
+  template <typename F>
+  void Locked(F f) {
+    std::lock_guard lock(mu_);
+    f();
+  }
   void Release(const std::shared_ptr<UploadState>& state, bool finished) {
     std::lock_guard lock(mu_);
     state->in_use = false;
@@ -559,7 +568,7 @@ Status S3UploadWriter::Append(ByteSpan data) {
       if (s.tail.size() <= o.multipart_threshold) continue;
       auto s3_id = store_->client().CreateMultipart(store_->UploadKey(s.id));
       if (!s3_id.ok()) return Fail(std::move(s3_id).error());
-      s.s3_upload_id = std::move(*s3_id);
+      store_->Locked([&] { s.s3_upload_id = std::move(*s3_id); });
     }
     while (s.tail.size() >= o.part_size) {
       // Hand the first part_size bytes to a part upload; only the remainder is copied.
@@ -636,7 +645,7 @@ Result<BlobInfo> S3BlobStore::Assemble(UploadState& s, const oci::Digest& expect
       ATCR_ASSIGN_OR_RETURN(std::optional<s3::ObjectHead> head, client_->Head(temp));
       if (!head) return UploadUnknown(s.id);
     }
-    s.assembled = true;
+    Locked([&] { s.assembled = true; });
   }
   ATCR_ASSIGN_OR_RETURN(std::optional<s3::ObjectHead> head, client_->Head(temp));
   if (!head) return UploadUnknown(s.id);
