@@ -41,13 +41,15 @@ die() {
   exit 1
 }
 
+fail() { echo "start-radosgw: $*" >&2; exit 1; }  # before anything was started
+
 for bin in ceph-mon ceph-osd radosgw radosgw-admin ceph-authtool monmaptool osdmaptool curl; do
   command -v "$bin" >/dev/null 2>&1 ||
-    { echo "start-radosgw: '$bin' not found (run scripts/bootstrap: radosgw ceph-mon ceph-osd)" >&2; exit 1; }
+    fail "'$bin' not found (run scripts/bootstrap: radosgw ceph-mon ceph-osd)"
 done
 
 case "$STATE" in
-  "" | / | /tmp | /tmp/ | "$HOME" | "$HOME/" | /work | /work/) echo "start-radosgw: refusing STATE='$STATE'" >&2; exit 1;;
+  "" | / | /tmp | /tmp/ | "$HOME" | "$HOME/" | /work | /work/) fail "refusing STATE='$STATE'" ;;
 esac
 STATE=$(realpath -m "$STATE")
 
@@ -68,8 +70,8 @@ free_port() {
 MON_PORT=${RADOSGW_MON_PORT:-$(free_port)}
 RGW_PORT=${RADOSGW_PORT:-$(free_port)}
 while [ "$RGW_PORT" = "$MON_PORT" ]; do RGW_PORT=$(free_port); done
-port_busy "$MON_PORT" && { echo "start-radosgw: port $MON_PORT (mon) is in use" >&2; exit 1; }
-port_busy "$RGW_PORT" && { echo "start-radosgw: port $RGW_PORT (rgw) is in use" >&2; exit 1; }
+port_busy "$MON_PORT" && fail "port $MON_PORT (mon) is in use"
+port_busy "$RGW_PORT" && fail "port $RGW_PORT (rgw) is in use"
 
 t0=$(date +%s%N)
 rm -rf "$STATE"

@@ -56,8 +56,9 @@ Result<Bytes> BlobStore::ReadRange(const oci::Digest& digest, uint64_t offset, u
     ~FdCloser() { ::close(fd); }
   } closer{r.fd};
   if (offset > r.size) {
-    return Error(ErrorCode::kOutOfRange, "offset " + std::to_string(offset) + " is past the end of blob " +
-                                             digest.str() + " (" + std::to_string(r.size) + " bytes)");
+    return Error(ErrorCode::kOutOfRange, "offset " + std::to_string(offset) +
+                                             " is past the end of blob " + digest.str() + " (" +
+                                             std::to_string(r.size) + " bytes)");
   }
   const uint64_t n = std::min(length, r.size - offset);
   Bytes out(n);

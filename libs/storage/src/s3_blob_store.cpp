@@ -195,7 +195,8 @@ class S3BlobStore final : public BlobStore {
     }
     // Every multipart upload under this id's key (normally one), also ones this process
     // does not know about (started before a restart).
-    ATCR_ASSIGN_OR_RETURN(std::vector<s3::ListedUpload> listed, client_->ListUploads(UploadKey(id)));
+    ATCR_ASSIGN_OR_RETURN(std::vector<s3::ListedUpload> listed,
+                          client_->ListUploads(UploadKey(id)));
     bool found = known;
     for (const auto& u : listed) {
       if (u.key != UploadKey(id)) continue;
@@ -273,8 +274,8 @@ class S3BlobStore final : public BlobStore {
     if (!IsValidUploadId(upload_id)) return BadUploadId();
     ATCR_TRY(CheckPartNumber(part_number));
     ATCR_ASSIGN_OR_RETURN(std::string s3_id, FindS3Upload(upload_id));
-    auto etag = client_->UploadPart(UploadKey(upload_id), s3_id, part_number,
-                                    std::string(AsString(data)));
+    auto etag =
+        client_->UploadPart(UploadKey(upload_id), s3_id, part_number, std::string(AsString(data)));
     if (!etag.ok() && etag.error().code == ErrorCode::kNotFound) return UploadUnknown(upload_id);
     Touch(upload_id);
     return etag;
@@ -324,7 +325,8 @@ class S3BlobStore final : public BlobStore {
       if (it != uploads_.end()) {
         if (it->second->in_use) {
           return Error(ErrorCode::kFailedPrecondition,
-                       "blob upload " + id + " is in use by another request", "BLOB_UPLOAD_INVALID");
+                       "blob upload " + id + " is in use by another request",
+                       "BLOB_UPLOAD_INVALID");
         }
         it->second->in_use = true;
         return it->second;
@@ -332,7 +334,8 @@ class S3BlobStore final : public BlobStore {
     }
     ATCR_ASSIGN_OR_RETURN(std::optional<std::string> s3_id, ListS3Upload(id));
     if (!s3_id) return UploadUnknown(id);
-    ATCR_ASSIGN_OR_RETURN(std::vector<s3::ListedPart> listed, client_->ListParts(UploadKey(id), *s3_id));
+    ATCR_ASSIGN_OR_RETURN(std::vector<s3::ListedPart> listed,
+                          client_->ListParts(UploadKey(id), *s3_id));
     auto state = std::make_shared<UploadState>();
     state->id = id;
     state->s3_upload_id = *s3_id;
@@ -382,7 +385,8 @@ class S3BlobStore final : public BlobStore {
   }
 
   Result<std::optional<std::string>> ListS3Upload(const std::string& id) {
-    ATCR_ASSIGN_OR_RETURN(std::vector<s3::ListedUpload> listed, client_->ListUploads(UploadKey(id)));
+    ATCR_ASSIGN_OR_RETURN(std::vector<s3::ListedUpload> listed,
+                          client_->ListUploads(UploadKey(id)));
     std::optional<std::string> newest;
     int64_t newest_time = -1;
     for (const auto& u : listed) {
@@ -479,7 +483,8 @@ class S3BlobStore final : public BlobStore {
     int32_t n = 1;
     for (uint64_t off = 0; off < size && failed.ok(); off += part, ++n) {
       const uint64_t last = std::min(size, off + part) - 1;
-      if (flying.size() >= static_cast<size_t>(std::max(1, options_.max_parallel_parts))) wait_one();
+      if (flying.size() >= static_cast<size_t>(std::max(1, options_.max_parallel_parts)))
+        wait_one();
       flying.emplace_back(n, std::async(std::launch::async, [this, dst, s3_id, n, src, off, last] {
                             return client_->UploadPartCopy(dst, s3_id, n, src, off, last);
                           }));
@@ -532,7 +537,8 @@ Status S3UploadWriter::WaitOldest() {
   if (!etag.ok()) {
     Error e = std::move(etag).error();
     if (e.code == ErrorCode::kNotFound) e = UploadUnknown(state_->id);  // aborted under us
-    e.message = "upload " + state_->id + " part " + std::to_string(f.part_number) + ": " + e.message;
+    e.message =
+        "upload " + state_->id + " part " + std::to_string(f.part_number) + ": " + e.message;
     return Fail(std::move(e));
   }
   state_->parts.push_back({f.part_number, std::move(*etag)});
@@ -625,7 +631,8 @@ Result<BlobInfo> S3UploadWriter::Commit(const oci::Digest& expected) {
     if (!st.ok()) return std::move(st).error();
   }
   auto info = store_->Assemble(s, expected, verified);
-  if (info.ok() || info.error().wire == "DIGEST_INVALID" || info.error().wire == "BLOB_UPLOAD_UNKNOWN") {
+  if (info.ok() || info.error().wire == "DIGEST_INVALID" ||
+      info.error().wire == "BLOB_UPLOAD_UNKNOWN") {
     done_ = true;
     store_->Release(state_, true);
   }
@@ -651,7 +658,8 @@ Result<BlobInfo> S3BlobStore::Assemble(UploadState& s, const oci::Digest& expect
   if (!head) return UploadUnknown(s.id);
   s.size = head->size;
   if (!verified) {
-    ATCR_ASSIGN_OR_RETURN(oci::Digest actual, HashObject(temp, head->size, expected.hash_algorithm()));
+    ATCR_ASSIGN_OR_RETURN(oci::Digest actual,
+                          HashObject(temp, head->size, expected.hash_algorithm()));
     if (actual != expected) {
       (void)client_->Delete(temp);
       return DigestMismatch(s.id, actual, expected, true);
@@ -701,7 +709,8 @@ Result<BlobInfo> S3BlobStore::CompletePartUpload(const std::string& upload_id,
     }
   }
   auto info = Assemble(s, expected, /*verified=*/false);
-  if (info.ok() || info.error().wire == "DIGEST_INVALID" || info.error().wire == "BLOB_UPLOAD_UNKNOWN") {
+  if (info.ok() || info.error().wire == "DIGEST_INVALID" ||
+      info.error().wire == "BLOB_UPLOAD_UNKNOWN") {
     releaser.finished = true;
   }
   return info;
@@ -732,7 +741,8 @@ Result<size_t> S3BlobStore::CleanupUploads(int64_t max_age_seconds) {
     if (!IsValidUploadId(id) || busy.contains(id) || u.initiated_unix >= cutoff) continue;
     // Initiated long ago, but maybe still receiving parts (from another process, or through
     // presigned URLs): the newest part decides.
-    ATCR_ASSIGN_OR_RETURN(std::vector<s3::ListedPart> parts, client_->ListParts(u.key, u.upload_id));
+    ATCR_ASSIGN_OR_RETURN(std::vector<s3::ListedPart> parts,
+                          client_->ListParts(u.key, u.upload_id));
     int64_t newest = u.initiated_unix;
     for (const auto& p : parts) newest = std::max(newest, p.modified_unix);
     if (newest >= cutoff) continue;
@@ -747,7 +757,8 @@ Result<size_t> S3BlobStore::CleanupUploads(int64_t max_age_seconds) {
   std::vector<std::string> stale;
   ATCR_TRY(client_->ListObjects(prefix, [&](const s3::ListedObject& o) -> Status {
     const std::string id = o.key.substr(prefix.size());
-    if (IsValidUploadId(id) && !busy.contains(id) && o.modified_unix < cutoff) stale.push_back(o.key);
+    if (IsValidUploadId(id) && !busy.contains(id) && o.modified_unix < cutoff)
+      stale.push_back(o.key);
     return Ok();
   }));
   for (const auto& key : stale) {
@@ -765,7 +776,8 @@ Result<std::unique_ptr<BlobStore>> CreateS3BlobStore(const S3BlobStoreOptions& o
     return InvalidArgument("S3 part_size must be at least 5 MiB (the S3 minimum), not " +
                            std::to_string(options.part_size));
   }
-  if (options.part_size > kMaxCopyPart) return InvalidArgument("S3 part_size must be at most 5 GiB");
+  if (options.part_size > kMaxCopyPart)
+    return InvalidArgument("S3 part_size must be at most 5 GiB");
   if (options.multipart_threshold > kMaxCopyPart) {
     return InvalidArgument("S3 multipart_threshold must be at most 5 GiB (the single PUT limit)");
   }

@@ -43,17 +43,28 @@ Result<uint64_t> ParseContentLength(const net::ClientResponse& r) {
 
 std::string StatusText(int status) {
   switch (status) {
-    case 400: return "BadRequest";
-    case 403: return "Forbidden";
-    case 404: return "NotFound";
-    case 405: return "MethodNotAllowed";
-    case 409: return "Conflict";
-    case 412: return "PreconditionFailed";
-    case 416: return "InvalidRange";
-    case 500: return "InternalError";
-    case 501: return "NotImplemented";
-    case 503: return "ServiceUnavailable";
-    default: return "HTTP" + std::to_string(status);
+    case 400:
+      return "BadRequest";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "NotFound";
+    case 405:
+      return "MethodNotAllowed";
+    case 409:
+      return "Conflict";
+    case 412:
+      return "PreconditionFailed";
+    case 416:
+      return "InvalidRange";
+    case 500:
+      return "InternalError";
+    case 501:
+      return "NotImplemented";
+    case 503:
+      return "ServiceUnavailable";
+    default:
+      return "HTTP" + std::to_string(status);
   }
 }
 
@@ -137,7 +148,8 @@ Result<Endpoint> ParseEndpoint(std::string_view url) {
   std::string_view port_text;
   if (rest.front() == '[') {
     const size_t close = rest.find(']');
-    if (close == std::string_view::npos) return InvalidArgument("S3 endpoint: unclosed IPv6 literal");
+    if (close == std::string_view::npos)
+      return InvalidArgument("S3 endpoint: unclosed IPv6 literal");
     ep.host = std::string(rest.substr(0, close + 1));
     std::string_view after = rest.substr(close + 1);
     if (!after.empty()) {
@@ -276,10 +288,10 @@ Result<net::ClientResponse> Client::Do(Call call) const {
     bool retryable = false;
     if (!r.ok()) {
       const ErrorCode c = r.error().code;
-      last = Error(c, "S3 " + call.op + (call.key.empty() ? "" : " " + call.key) + ": " +
-                       r.error().message);
-      retryable = call.idempotent &&
-                  (c == ErrorCode::kUnavailable || c == ErrorCode::kDeadlineExceeded);
+      last = Error(
+          c, "S3 " + call.op + (call.key.empty() ? "" : " " + call.key) + ": " + r.error().message);
+      retryable =
+          call.idempotent && (c == ErrorCode::kUnavailable || c == ErrorCode::kDeadlineExceeded);
     } else if (Is2xx(r->status)) {
       if (!call.error_in_200 || r->body.find("<Error") == std::string::npos) return r;
       std::optional<ErrorBody> body = ParseErrorBody(r->body);

@@ -64,7 +64,8 @@ Status DecodeText(std::string_view doc, size_t begin, size_t end, std::string& o
       uint32_t cp = 0;
       const bool hex = ent[1] == 'x' || ent[1] == 'X';
       std::string_view digits = ent.substr(hex ? 2 : 1);
-      auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), cp, hex ? 16 : 10);
+      auto [p, ec] =
+          std::from_chars(digits.data(), digits.data() + digits.size(), cp, hex ? 16 : 10);
       if (digits.empty() || ec != std::errc() || p != digits.data() + digits.size() || cp == 0 ||
           cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
         return Bad(amp, "bad character reference");
@@ -89,8 +90,8 @@ Result<uint64_t> ParseU64(const std::string& text, std::string_view field) {
   uint64_t v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (text.empty() || ec != std::errc() || p != text.data() + text.size()) {
-    return InvalidArgument("S3 response XML: " + std::string(field) + " is not a number: '" +
-                           text + "'");
+    return InvalidArgument("S3 response XML: " + std::string(field) + " is not a number: '" + text +
+                           "'");
   }
   return v;
 }
@@ -251,12 +252,23 @@ std::string XmlEscape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -296,7 +308,8 @@ Result<ListObjectsResult> ParseListObjectsV2(std::string_view body) {
 Result<std::string> ParseInitiateMultipartUpload(std::string_view body) {
   ATCR_ASSIGN_OR_RETURN(XmlElement doc, ParseRoot(body, "InitiateMultipartUploadResult"));
   std::string id = doc.ChildText("UploadId");
-  if (id.empty()) return InvalidArgument("S3 response XML: InitiateMultipartUpload without UploadId");
+  if (id.empty())
+    return InvalidArgument("S3 response XML: InitiateMultipartUpload without UploadId");
   return id;
 }
 

@@ -50,8 +50,7 @@ std::string AwsUriEncode(std::string_view in, bool keep_slash) {
   out.reserve(in.size() + in.size() / 4);
   for (unsigned char c : in) {
     const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                            (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-                            c == '~';
+                            (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
     if (unreserved || (keep_slash && c == '/')) {
       out += static_cast<char>(c);
     } else {
@@ -108,7 +107,9 @@ Bytes SigV4SigningKey(std::string_view secret, std::string_view date, std::strin
 }
 
 SigV4Signer::SigV4Signer(AwsCredentials credentials, std::string region, std::string service)
-    : credentials_(std::move(credentials)), region_(std::move(region)), service_(std::move(service)) {}
+    : credentials_(std::move(credentials)),
+      region_(std::move(region)),
+      service_(std::move(service)) {}
 
 SigV4Signature SigV4Signer::Finish(const SigV4Request& request, const ParamList& query,
                                    const ParamList& headers, std::string_view payload_hash,
@@ -161,9 +162,10 @@ SigV4Signature SigV4Signer::Sign(const SigV4Request& request, int64_t now_unix) 
   }
   headers.insert(headers.end(), added.begin(), added.end());
   SigV4Signature out = Finish(request, request.query, headers, payload, amz_date);
-  const std::string scope = amz_date.substr(0, 8) + "/" + region_ + "/" + service_ + "/aws4_request";
-  added.emplace_back("Authorization", std::string(kAlgorithm) + " Credential=" +
-                                          credentials_.access_key + "/" + scope +
+  const std::string scope =
+      amz_date.substr(0, 8) + "/" + region_ + "/" + service_ + "/aws4_request";
+  added.emplace_back("Authorization", std::string(kAlgorithm) +
+                                          " Credential=" + credentials_.access_key + "/" + scope +
                                           ",SignedHeaders=" + out.signed_headers +
                                           ",Signature=" + out.signature);
   out.add_headers = std::move(added);
@@ -173,7 +175,8 @@ SigV4Signature SigV4Signer::Sign(const SigV4Request& request, int64_t now_unix) 
 SigV4Signature SigV4Signer::Presign(const SigV4Request& request, int64_t now_unix,
                                     int64_t expires_seconds) const {
   const std::string amz_date = AmzDate(now_unix);
-  const std::string scope = amz_date.substr(0, 8) + "/" + region_ + "/" + service_ + "/aws4_request";
+  const std::string scope =
+      amz_date.substr(0, 8) + "/" + region_ + "/" + service_ + "/aws4_request";
   expires_seconds = std::clamp<int64_t>(expires_seconds, 1, 604800);
   // Signed headers are named in the query, so compute them first.
   std::vector<std::string> names;

@@ -37,7 +37,8 @@ TEST(S3Endpoint, ParsesAndRejectsTable) {
   };
   const Case cases[] = {
       {"http://127.0.0.1:9000", true, "http", "127.0.0.1", 9000, false},
-      {"https://s3.eu-west-1.amazonaws.com", true, "https", "s3.eu-west-1.amazonaws.com", 443, true},
+      {"https://s3.eu-west-1.amazonaws.com", true, "https", "s3.eu-west-1.amazonaws.com", 443,
+       true},
       {"https://S3.Example.COM/", true, "https", "s3.example.com", 443, true},
       {"http://host:80", true, "http", "host", 80, true},
       {"https://host:80", true, "https", "host", 80, false},
@@ -133,7 +134,8 @@ TEST(S3Client, PresignMatchesTheAwsExampleInBothStyles) {
   ASSERT_TRUE(ps.ok());
   auto q = (*ps)->Presign("GET", "test.txt", {}, {}, "", 86400);
   ASSERT_TRUE(q.ok());
-  EXPECT_EQ(q->url.rfind("https://s3.amazonaws.com/examplebucket/test.txt?X-Amz-Algorithm=", 0), 0u);
+  EXPECT_EQ(q->url.rfind("https://s3.amazonaws.com/examplebucket/test.txt?X-Amz-Algorithm=", 0),
+            0u);
   EXPECT_EQ(q->url.find("aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"),
             std::string::npos);
 }
@@ -141,8 +143,8 @@ TEST(S3Client, PresignMatchesTheAwsExampleInBothStyles) {
 TEST(S3Client, PresignedPartAndPutCarryTheirParameters) {
   auto c = Client::Create(Config("http://127.0.0.1:9000", true, "b"));
   ASSERT_TRUE(c.ok());
-  auto part = (*c)->Presign("PUT", "uploads/u", {{"partNumber", "2"}, {"uploadId", "2~id"}}, {},
-                            "", 60);
+  auto part =
+      (*c)->Presign("PUT", "uploads/u", {{"partNumber", "2"}, {"uploadId", "2~id"}}, {}, "", 60);
   ASSERT_TRUE(part.ok());
   EXPECT_EQ(part->url.rfind("http://127.0.0.1:9000/b/uploads/u?X-Amz-Algorithm=", 0), 0u);
   EXPECT_NE(part->url.find("&partNumber=2&uploadId=2~id&"), std::string::npos) << part->url;
@@ -169,20 +171,27 @@ TEST(S3Errors, MapsCodesToAtcrErrors) {
        ErrorCode::kPermissionDenied, "SignatureDoesNotMatch: bad sig (HTTP 403, request id tx1)"},
       {403, "<Error><Code>InvalidAccessKeyId</Code></Error>", ErrorCode::kUnauthenticated,
        "InvalidAccessKeyId"},
-      {403, "<Error><Code>AccessDenied</Code></Error>", ErrorCode::kPermissionDenied, "AccessDenied"},
+      {403, "<Error><Code>AccessDenied</Code></Error>", ErrorCode::kPermissionDenied,
+       "AccessDenied"},
       {404, "<Error><Code>NoSuchKey</Code></Error>", ErrorCode::kNotFound, "NoSuchKey"},
       {404, "<Error><Code>NoSuchUpload</Code></Error>", ErrorCode::kNotFound, "NoSuchUpload"},
-      {404, "<Error><Code>NoSuchBucket</Code></Error>", ErrorCode::kFailedPrecondition, "NoSuchBucket"},
-      {400, "<Error><Code>EntityTooSmall</Code></Error>", ErrorCode::kInvalidArgument, "EntityTooSmall"},
+      {404, "<Error><Code>NoSuchBucket</Code></Error>", ErrorCode::kFailedPrecondition,
+       "NoSuchBucket"},
+      {400, "<Error><Code>EntityTooSmall</Code></Error>", ErrorCode::kInvalidArgument,
+       "EntityTooSmall"},
       {400, "<Error><Code>InvalidPart</Code></Error>", ErrorCode::kInvalidArgument, "InvalidPart"},
-      {400, "<Error><Code>EntityTooLarge</Code></Error>", ErrorCode::kResourceExhausted, "EntityTooLarge"},
-      {400, "<Error><Code>XAmzContentSHA256Mismatch</Code></Error>", ErrorCode::kDataLoss, "Mismatch"},
+      {400, "<Error><Code>EntityTooLarge</Code></Error>", ErrorCode::kResourceExhausted,
+       "EntityTooLarge"},
+      {400, "<Error><Code>XAmzContentSHA256Mismatch</Code></Error>", ErrorCode::kDataLoss,
+       "Mismatch"},
       {400, "<Error><Code>BadDigest</Code></Error>", ErrorCode::kDataLoss, "BadDigest"},
       {416, "<Error><Code>InvalidRange</Code></Error>", ErrorCode::kOutOfRange, "InvalidRange"},
-      {403, "<Error><Code>RequestTimeTooSkewed</Code></Error>", ErrorCode::kFailedPrecondition, "Skewed"},
+      {403, "<Error><Code>RequestTimeTooSkewed</Code></Error>", ErrorCode::kFailedPrecondition,
+       "Skewed"},
       {503, "<Error><Code>SlowDown</Code></Error>", ErrorCode::kUnavailable, "SlowDown"},
       {500, "<Error><Code>InternalError</Code></Error>", ErrorCode::kUnavailable, "InternalError"},
-      {501, "<Error><Code>NotImplemented</Code></Error>", ErrorCode::kUnimplemented, "NotImplemented"},
+      {501, "<Error><Code>NotImplemented</Code></Error>", ErrorCode::kUnimplemented,
+       "NotImplemented"},
       // HEAD responses have no body: the status decides.
       {404, "", ErrorCode::kNotFound, "NotFound (HTTP 404)"},
       {403, "", ErrorCode::kPermissionDenied, "access denied or bad credentials"},
@@ -202,7 +211,8 @@ TEST(S3Errors, MapsCodesToAtcrErrors) {
   net::ClientResponse head;
   head.status = 404;
   head.headers.Add("x-amz-request-id", "tx-head");
-  EXPECT_NE(MapS3Error("HeadObject", "k", head).message.find("request id tx-head"), std::string::npos);
+  EXPECT_NE(MapS3Error("HeadObject", "k", head).message.find("request id tx-head"),
+            std::string::npos);
 }
 
 TEST(S3Errors, RetryableCodes) {
@@ -215,8 +225,11 @@ TEST(S3Errors, RetryableCodes) {
 }
 
 TEST(S3BlobStoreOptions, RejectsBadOptions) {
-  S3BlobStoreOptions o{.endpoint = "http://127.0.0.1:1", .bucket = "b", .access_key = "a",
-                       .secret_key = "s", .check_bucket = false};
+  S3BlobStoreOptions o{.endpoint = "http://127.0.0.1:1",
+                       .bucket = "b",
+                       .access_key = "a",
+                       .secret_key = "s",
+                       .check_bucket = false};
   EXPECT_TRUE(CreateS3BlobStore(o).ok());
   auto bad = o;
   bad.part_size = 1024 * 1024;
@@ -241,8 +254,11 @@ TEST(S3BlobStoreOptions, RejectsBadOptions) {
 TEST(S3BlobStoreOptions, ConnectionErrorsAreRetriedThenReported) {
   // Port 1 on loopback refuses connections: every attempt fails fast; the error names the
   // operation and says the peer is unavailable.
-  S3BlobStoreOptions o{.endpoint = "http://127.0.0.1:1", .bucket = "b", .access_key = "a",
-                       .secret_key = "s", .max_attempts = 3,
+  S3BlobStoreOptions o{.endpoint = "http://127.0.0.1:1",
+                       .bucket = "b",
+                       .access_key = "a",
+                       .secret_key = "s",
+                       .max_attempts = 3,
                        .retry_base_delay = std::chrono::milliseconds(1)};
   auto r = CreateS3BlobStore(o);
   ASSERT_FALSE(r.ok());
@@ -382,8 +398,9 @@ TEST(S3Retries, ServerErrorsAreRetriedForIdempotentRequestsOnly) {
   EXPECT_EQ(s3.requests().size(), 3u);
   // ... but SlowDown means S3 did nothing, so that is retried even for a POST.
   s3.Script({{503, "<Error><Code>SlowDown</Code></Error>"},
-             {200, "<InitiateMultipartUploadResult><UploadId>u1</UploadId>"
-                   "</InitiateMultipartUploadResult>"}});
+             {200,
+              "<InitiateMultipartUploadResult><UploadId>u1</UploadId>"
+              "</InitiateMultipartUploadResult>"}});
   auto created = client->CreateMultipart("k");
   ASSERT_TRUE(created.ok()) << created.error().ToString();
   EXPECT_EQ(*created, "u1");
@@ -414,8 +431,9 @@ TEST(S3Retries, ErrorInsideA200IsAnError) {
   ScriptedS3 s3;
   auto client = s3.MakeClient();
   s3.Script({{200, "<?xml version=\"1.0\"?>\n<Error><Code>InternalError</Code></Error>"},
-             {200, "<CompleteMultipartUploadResult><ETag>\"e-2\"</ETag>"
-                   "</CompleteMultipartUploadResult>"}});
+             {200,
+              "<CompleteMultipartUploadResult><ETag>\"e-2\"</ETag>"
+              "</CompleteMultipartUploadResult>"}});
   auto done = client->CompleteMultipart("k", "u", {{1, "\"a\""}, {2, "\"b\""}});
   ASSERT_TRUE(done.ok()) << done.error().ToString();
   EXPECT_EQ(*done, "\"e-2\"");
@@ -430,11 +448,13 @@ TEST(S3Retries, ErrorInsideA200IsAnError) {
 TEST(S3Retries, ListingsFollowTheirMarkers) {
   ScriptedS3 s3;
   auto client = s3.MakeClient();
-  s3.Script({{200, "<ListBucketResult><IsTruncated>true</IsTruncated>"
-                   "<NextContinuationToken>t/1=</NextContinuationToken>"
-                   "<Contents><Key>p/a</Key><Size>1</Size></Contents></ListBucketResult>"},
-             {200, "<ListBucketResult><IsTruncated>false</IsTruncated>"
-                   "<Contents><Key>p/b</Key><Size>2</Size></Contents></ListBucketResult>"}});
+  s3.Script({{200,
+              "<ListBucketResult><IsTruncated>true</IsTruncated>"
+              "<NextContinuationToken>t/1=</NextContinuationToken>"
+              "<Contents><Key>p/a</Key><Size>1</Size></Contents></ListBucketResult>"},
+             {200,
+              "<ListBucketResult><IsTruncated>false</IsTruncated>"
+              "<Contents><Key>p/b</Key><Size>2</Size></Contents></ListBucketResult>"}});
   std::vector<std::string> keys;
   ASSERT_TRUE(client
                   ->ListObjects("p/",

@@ -16,7 +16,8 @@ struct XmlCase {
 TEST(S3Xml, ParsesAndRejectsTable) {
   const XmlCase cases[] = {
       {"plain", "<A>x</A>", true, "A", "x"},
-      {"prolog and whitespace", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<A>x</A>\n", true, "A", "x"},
+      {"prolog and whitespace", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<A>x</A>\n", true, "A",
+       "x"},
       {"bom", "\xEF\xBB\xBF<A/>", true, "A", ""},
       {"namespace prefix dropped", "<s3:A xmlns:s3=\"u\">y</s3:A>", true, "A", "y"},
       {"attributes with > inside quotes", "<A k=\"a>b\" j='c'>z</A>", true, "A", "z"},
@@ -135,11 +136,14 @@ TEST(S3Xml, ListObjectsV2) {
   EXPECT_EQ(r->next_continuation_token, "tok+/=");
 
   EXPECT_FALSE(ParseListObjectsV2("<ListBucketResult><IsTruncated>true</IsTruncated>"
-                                  "</ListBucketResult>").ok());
+                                  "</ListBucketResult>")
+                   .ok());
   EXPECT_FALSE(ParseListObjectsV2("<ListBucketResult><Contents><Key>k</Key><Size>-1</Size>"
-                                  "</Contents></ListBucketResult>").ok());
+                                  "</Contents></ListBucketResult>")
+                   .ok());
   EXPECT_FALSE(ParseListObjectsV2("<ListAllMyBucketsResult/>").ok());
-  auto empty = ParseListObjectsV2("<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>");
+  auto empty =
+      ParseListObjectsV2("<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>");
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE(empty->objects.empty());
 }
@@ -172,11 +176,14 @@ TEST(S3Xml, ListParts) {
   EXPECT_TRUE(r->truncated);
   EXPECT_EQ(r->next_part_number_marker, "2");
   EXPECT_FALSE(ParseListParts("<ListPartsResult><Part><PartNumber>0</PartNumber><Size>1</Size>"
-                              "</Part></ListPartsResult>").ok());
+                              "</Part></ListPartsResult>")
+                   .ok());
   EXPECT_FALSE(ParseListParts("<ListPartsResult><Part><PartNumber>10001</PartNumber><Size>1</Size>"
-                              "</Part></ListPartsResult>").ok());
+                              "</Part></ListPartsResult>")
+                   .ok());
   EXPECT_FALSE(ParseListParts("<ListPartsResult><Part><PartNumber>1</PartNumber></Part>"
-                              "</ListPartsResult>").ok());
+                              "</ListPartsResult>")
+                   .ok());
 }
 
 TEST(S3Xml, ListMultipartUploads) {
@@ -186,7 +193,8 @@ TEST(S3Xml, ListMultipartUploads) {
       "<NextKeyMarker>uploads/b</NextKeyMarker><NextUploadIdMarker>u2</NextUploadIdMarker>"
       "<MaxUploads>2</MaxUploads><IsTruncated>true</IsTruncated>"
       "<Upload><Key>uploads/a</Key><UploadId>u1</UploadId><Initiator><ID>i</ID></Initiator>"
-      "<StorageClass>STANDARD</StorageClass><Initiated>2010-11-10T20:48:33.000Z</Initiated></Upload>"
+      "<StorageClass>STANDARD</StorageClass><Initiated>2010-11-10T20:48:33.000Z</Initiated></"
+      "Upload>"
       "<Upload><Key>uploads/b</Key><UploadId>u2</UploadId></Upload>"
       "</ListMultipartUploadsResult>");
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -196,12 +204,13 @@ TEST(S3Xml, ListMultipartUploads) {
   EXPECT_EQ(r->uploads[0].initiated_unix, 1289422113);
   EXPECT_EQ(r->next_key_marker, "uploads/b");
   EXPECT_EQ(r->next_upload_id_marker, "u2");
-  EXPECT_FALSE(ParseListMultipartUploads(
-                   "<ListMultipartUploadsResult><Upload><Key>k</Key></Upload>"
-                   "</ListMultipartUploadsResult>").ok());
-  EXPECT_FALSE(ParseListMultipartUploads(
-                   "<ListMultipartUploadsResult><IsTruncated>true</IsTruncated>"
-                   "</ListMultipartUploadsResult>").ok());
+  EXPECT_FALSE(ParseListMultipartUploads("<ListMultipartUploadsResult><Upload><Key>k</Key></Upload>"
+                                         "</ListMultipartUploadsResult>")
+                   .ok());
+  EXPECT_FALSE(
+      ParseListMultipartUploads("<ListMultipartUploadsResult><IsTruncated>true</IsTruncated>"
+                                "</ListMultipartUploadsResult>")
+          .ok());
 }
 
 TEST(S3Xml, ResultETags) {
@@ -218,8 +227,9 @@ TEST(S3Xml, ResultETags) {
   ASSERT_TRUE(copy.ok());
   EXPECT_EQ(*copy, "\"9b2cf535f27731c974343645a3985328\"");
   // A 200 whose body is an error is not a result.
-  EXPECT_FALSE(ParseResultETag("<Error><Code>InternalError</Code></Error>",
-                               "CompleteMultipartUploadResult").ok());
+  EXPECT_FALSE(
+      ParseResultETag("<Error><Code>InternalError</Code></Error>", "CompleteMultipartUploadResult")
+          .ok());
 }
 
 TEST(S3Xml, BuildCompleteEscapesETags) {

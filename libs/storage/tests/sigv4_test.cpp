@@ -31,11 +31,12 @@ TEST(SigV4, AwsExampleGetObject) {
                    .canonical_uri = "/test.txt",
                    .headers = {{"Host", kHost}, {"Range", "bytes=0-9"}}};
   SigV4Signature s = ExampleSigner().Sign(req, kMay24);
-  EXPECT_EQ(s.canonical_request,
-            "GET\n/test.txt\n\nhost:examplebucket.s3.amazonaws.com\nrange:bytes=0-9\n"
-            "x-amz-content-sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
-            "x-amz-date:20130524T000000Z\n\nhost;range;x-amz-content-sha256;x-amz-date\n"
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(
+      s.canonical_request,
+      "GET\n/test.txt\n\nhost:examplebucket.s3.amazonaws.com\nrange:bytes=0-9\n"
+      "x-amz-content-sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
+      "x-amz-date:20130524T000000Z\n\nhost;range;x-amz-content-sha256;x-amz-date\n"
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(s.string_to_sign,
             "AWS4-HMAC-SHA256\n20130524T000000Z\n20130524/us-east-1/s3/aws4_request\n"
             "7344ae5b7ee6c3e7e6b0fe0640412a37625d1fbfff95c48bbb2dc43964946972");
@@ -99,8 +100,9 @@ TEST(SigV4, AwsExamplePresignedGet) {
 
 TEST(SigV4, PresignClampsExpiryToSevenDays) {
   SigV4Request req{.method = "GET", .canonical_uri = "/k", .headers = {{"host", kHost}}};
-  EXPECT_NE(ExampleSigner().Presign(req, kMay24, 10'000'000).query_string.find("X-Amz-Expires=604800"),
-            std::string::npos);
+  EXPECT_NE(
+      ExampleSigner().Presign(req, kMay24, 10'000'000).query_string.find("X-Amz-Expires=604800"),
+      std::string::npos);
   EXPECT_NE(ExampleSigner().Presign(req, kMay24, 0).query_string.find("X-Amz-Expires=1&"),
             std::string::npos);
 }
@@ -109,9 +111,10 @@ TEST(SigV4, PresignClampsExpiryToSevenDays) {
 class SigV4Suite : public ::testing::Test {
  protected:
   static constexpr int64_t kWhen = 1440938160;
-  SigV4Signer signer_{{.access_key = "AKIDEXAMPLE",
-                       .secret_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"},
-                      "us-east-1", "service"};
+  SigV4Signer signer_{
+      {.access_key = "AKIDEXAMPLE", .secret_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"},
+      "us-east-1",
+      "service"};
   std::string SignatureOf(std::string method, std::string uri, ParamList query) {
     SigV4Request req{.method = std::move(method),
                      .canonical_uri = std::move(uri),
@@ -168,7 +171,8 @@ TEST(SigV4, HeaderValuesAreTrimmedAndRepeatedNamesJoined) {
                    .canonical_uri = "/",
                    .headers = {{"Host", "h"}, {"X-Multi", "  a   b "}, {"x-multi", "c"}}};
   SigV4Signature s = ExampleSigner().Sign(req, kMay24);
-  EXPECT_NE(s.canonical_request.find("\nx-multi:a b,c\n"), std::string::npos) << s.canonical_request;
+  EXPECT_NE(s.canonical_request.find("\nx-multi:a b,c\n"), std::string::npos)
+      << s.canonical_request;
 }
 
 TEST(SigV4, CallerSuppliedAmzHeadersAreReplaced) {

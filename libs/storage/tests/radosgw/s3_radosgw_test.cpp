@@ -3,9 +3,8 @@
 // S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET (and S3_REGION) set, that server is
 // used instead. If radosgw cannot start, every test fails: scripts/bootstrap installs it.
 // Each test works under its own key prefix, so tests do not see each other's objects.
-#include <sys/wait.h>
-
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <cstdio>
@@ -73,11 +72,13 @@ class RadosgwEnvironment : public ::testing::Environment {
       p.ok = true;
       return;
     }
-    p.state_dir = (fs::temp_directory_path() / ("atcr-s3-test-" + RandomId().substr(0, 8))).string();
+    p.state_dir =
+        (fs::temp_directory_path() / ("atcr-s3-test-" + RandomId().substr(0, 8))).string();
     const auto t0 = std::chrono::steady_clock::now();
     auto [rc, out] = RunShell(std::string(ATCR_SOURCE_DIR) + "/tests/peers/start-radosgw.sh " +
-                         Quote(p.state_dir) + " 2>&1");
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                              Quote(p.state_dir) + " 2>&1");
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     p.started_here = true;
     if (rc != 0) {
       p.failure = "start-radosgw.sh failed (exit " + std::to_string(rc) + "):\n" + out;
@@ -89,7 +90,8 @@ class RadosgwEnvironment : public ::testing::Environment {
       size_t nl = out.find('\n', pos);
       if (nl == std::string::npos) nl = out.size();
       std::string line = out.substr(pos, nl - pos);
-      if (size_t eq = line.find('='); eq != std::string::npos) kv[line.substr(0, eq)] = line.substr(eq + 1);
+      if (size_t eq = line.find('='); eq != std::string::npos)
+        kv[line.substr(0, eq)] = line.substr(eq + 1);
       pos = nl + 1;
     }
     p.endpoint = kv["S3_ENDPOINT"];
@@ -108,7 +110,7 @@ class RadosgwEnvironment : public ::testing::Environment {
     Peer& p = ThePeer();
     if (p.started_here) {
       (void)RunShell("RADOSGW_KEEP_STATE=0 " + std::string(ATCR_SOURCE_DIR) +
-                "/tests/peers/stop-radosgw.sh " + Quote(p.state_dir) + " >/dev/null 2>&1");
+                     "/tests/peers/stop-radosgw.sh " + Quote(p.state_dir) + " >/dev/null 2>&1");
     }
   }
 
@@ -211,10 +213,10 @@ class S3Radosgw : public ::testing::Test {
   }
 
   // curl: (HTTP status, body). Writes body_to_send with PUT when given.
-  static std::pair<int, std::string> Curl(const std::string& method, const std::string& url,
-                                          const std::vector<std::pair<std::string, std::string>>&
-                                              headers = {},
-                                          const std::string* body_to_send = nullptr) {
+  static std::pair<int, std::string> Curl(
+      const std::string& method, const std::string& url,
+      const std::vector<std::pair<std::string, std::string>>& headers = {},
+      const std::string* body_to_send = nullptr) {
     const std::string dir = fs::temp_directory_path().string();
     const std::string out = dir + "/atcr-s3-curl-" + RandomId();
     std::string cmd = "curl -s -o " + Quote(out) + " -w '%{http_code}' -X " + method;
@@ -518,8 +520,7 @@ TEST_F(S3Radosgw, PartUploadWithTheWrongDigestIsDiscarded) {
   EXPECT_EQ(store->Stat(Sha256Of(data)).error().code, ErrorCode::kNotFound);
   EXPECT_TRUE(ObjectKeys().empty());
   EXPECT_TRUE(OpenMultipartKeys().empty());
-  EXPECT_EQ(store->CompletePartUpload(*id, Sha256Of(data), {}).error().wire,
-            "BLOB_UPLOAD_UNKNOWN");
+  EXPECT_EQ(store->CompletePartUpload(*id, Sha256Of(data), {}).error().wire, "BLOB_UPLOAD_UNKNOWN");
 }
 
 TEST_F(S3Radosgw, TooSmallPartsAreRejectedByS3) {
@@ -529,7 +530,8 @@ TEST_F(S3Radosgw, TooSmallPartsAreRejectedByS3) {
   ASSERT_TRUE(id.ok());
   ASSERT_TRUE(store->UploadPart(*id, 1, AsBytes(std::string(1024, 'a'))).ok());
   ASSERT_TRUE(store->UploadPart(*id, 2, AsBytes(std::string(1024, 'b'))).ok());
-  auto r = store->CompletePartUpload(*id, Sha256Of(std::string(1024, 'a') + std::string(1024, 'b')), {});
+  auto r =
+      store->CompletePartUpload(*id, Sha256Of(std::string(1024, 'a') + std::string(1024, 'b')), {});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << r.error().message;
   EXPECT_NE(r.error().message.find("EntityTooSmall"), std::string::npos) << r.error().message;
@@ -613,7 +615,8 @@ TEST_F(S3Radosgw, WrongCredentialsGiveClearErrors) {
   auto put2 = Upload(*unknown, "x", Sha256Of("x"));
   ASSERT_FALSE(put2.ok());
   EXPECT_EQ(put2.error().code, ErrorCode::kUnauthenticated) << put2.error().message;
-  EXPECT_NE(put2.error().message.find("InvalidAccessKeyId"), std::string::npos) << put2.error().message;
+  EXPECT_NE(put2.error().message.find("InvalidAccessKeyId"), std::string::npos)
+      << put2.error().message;
 
   o = Options();
   o.bucket = "no-such-bucket-" + RandomId().substr(0, 8);

@@ -33,12 +33,12 @@ struct AwsCredentials {
 using ParamList = std::vector<std::pair<std::string, std::string>>;
 
 struct SigV4Request {
-  std::string method;            // "GET", "PUT", ...
-  std::string canonical_uri;     // the path exactly as sent, already URI-encoded ("/b/k%24")
-  ParamList query;               // decoded names and values, in any order
-  ParamList headers;             // headers to sign, any case; must include "host"
-  std::string payload_hash;      // lowercase hex SHA-256 of the body, or kUnsignedPayload;
-                                 // empty = hash of the empty body
+  std::string method;         // "GET", "PUT", ...
+  std::string canonical_uri;  // the path exactly as sent, already URI-encoded ("/b/k%24")
+  ParamList query;            // decoded names and values, in any order
+  ParamList headers;          // headers to sign, any case; must include "host"
+  std::string payload_hash;   // lowercase hex SHA-256 of the body, or kUnsignedPayload;
+                              // empty = hash of the empty body
 };
 
 struct SigV4Signature {
