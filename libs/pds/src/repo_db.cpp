@@ -5,7 +5,10 @@ namespace atcr::pds::internal {
 namespace {
 
 // CIDs of blocks and records are stored binary; blob CIDs as strings, because listBlobs pages
-// by the CID string order (as the reference does).
+// by the CID string order (as the reference does). Indexes are only those the write path or a
+// frequent read needs: every index costs pages written per commit. seq_counter holds the
+// highest seq ever handed out only when events with it were deleted (DeleteRepo, pruning);
+// otherwise MAX(repo_seq.seq) is it.
 constexpr std::string_view kSchemaV1 = R"sql(
 CREATE TABLE repo_root (
   did TEXT PRIMARY KEY,
@@ -24,7 +27,6 @@ CREATE TABLE repo_block (
   content BLOB NOT NULL,
   PRIMARY KEY (did, cid)
 ) WITHOUT ROWID;
-CREATE INDEX repo_block_rev ON repo_block (did, rev, cid);
 
 CREATE TABLE record (
   did TEXT NOT NULL,
@@ -36,7 +38,6 @@ CREATE TABLE record (
   PRIMARY KEY (did, collection, rkey)
 ) WITHOUT ROWID;
 CREATE INDEX record_cid ON record (did, cid);
-CREATE INDEX record_rev ON record (did, rev);
 
 CREATE TABLE blob (
   did TEXT NOT NULL,

@@ -104,9 +104,6 @@ class EventBatch {
         "INSERT INTO repo_seq (seq, did, type, time_us, frame) VALUES (?, ?, ?, ?, ?)");
     st.Bind(1, seq).Bind(2, did).Bind(3, type).Bind(4, now).BindBlob(5, *bytes);
     ATCR_TRY(st.Run());
-    auto& counter = db_.Cached("UPDATE seq_counter SET last_seq = ? WHERE id = 1");
-    counter.Bind(1, seq);
-    ATCR_TRY(counter.Run());
     events_.push_back(SequencedEvent{seq, std::string(did), std::move(type), now, bytes});
     return Ok();
   }
@@ -146,28 +143,25 @@ class RepoExportImpl : public RepoExport {
     db::Database& db = *lease_;
     auto lock = db.Lock();
     while (bytes < max_bytes) {
-      // Keyset pages over (rev, cid) descending, as the reference streams them.
-      std::string sql = "SELECT cid, rev, content FROM repo_block WHERE did = ?";
+      // Keyset pages in primary-key order (a CAR's block order carries no meaning).
+      std::string sql = "SELECT cid, content FROM repo_block WHERE did = ?";
+      if (cursor_) sql += " AND cid > ?";
       if (since_) sql += " AND rev > ?";
-      if (cursor_) sql += " AND (rev, cid) < (?, ?)";
-      sql += " ORDER BY rev DESC, cid DESC LIMIT 256";
+      sql += " ORDER BY cid LIMIT 256";
       auto& st = db.Cached(sql);
       int i = 1;
       st.Bind(i++, did_);
+      if (cursor_) st.BindBlob(i++, cursor_->bytes());
       if (since_) st.Bind(i++, *since_);
-      if (cursor_) {
-        st.Bind(i++, cursor_->first);
-        st.BindBlob(i++, cursor_->second.bytes());
-      }
       size_t rows = 0;
       while (true) {
         ATCR_ASSIGN_OR_RETURN(bool row, st.Step());
         if (!row) break;
         ++rows;
         ATCR_ASSIGN_OR_RETURN(Cid cid, CidFromColumn(st.BlobView(0)));
-        cursor_ = std::make_pair(st.Text(1), cid);
+        cursor_ = cid;
         if (cid == root_.cid) continue;
-        std::string_view content = st.BlobView(2);
+        std::string_view content = st.BlobView(1);
         bytes += content.size();
         out.push_back({std::move(cid), Bytes(content.begin(), content.end())});
       }
@@ -188,7 +182,7 @@ class RepoExportImpl : public RepoExport {
   std::optional<std::string> since_;
   bool sent_commit_ = false;
   bool done_ = false;
-  std::optional<std::pair<std::string, Cid>> cursor_;
+  std::optional<Cid> cursor_;
 };
 
 class RepoStoreImpl final : public RepoStore {
@@ -206,7 +200,9 @@ class RepoStoreImpl final : public RepoStore {
     ATCR_TRY(wdb_->Migrate(internal::RepoMigrations()));
     {
       auto lock = wdb_->Lock();
-      auto& st = wdb_->Cached("SELECT last_seq FROM seq_counter WHERE id = 1");
+      auto& st = wdb_->Cached(
+          "SELECT MAX((SELECT last_seq FROM seq_counter WHERE id = 1), "
+          "COALESCE((SELECT MAX(seq) FROM repo_seq), 0))");
       ATCR_ASSIGN_OR_RETURN(bool row, st.Step());
       last_seq_ = row ? st.Int(0) : 0;
       st.Reset();
@@ -314,6 +310,7 @@ class RepoStoreImpl final : public RepoStore {
         blob_cids.push_back(q.Text(0));
       }
       q.Reset();
+      ATCR_TRY(SaveSeqCounter());
       for (const char* table :
            {"repo_block", "record", "record_blob", "blob", "repo_root", "repo_seq"}) {
         auto& del = wdb_->Cached(std::string("DELETE FROM ") + table + " WHERE did = ?");
@@ -877,6 +874,7 @@ class RepoStoreImpl final : public RepoStore {
   Result<size_t> PruneEvents(int64_t before_time_us) override {
     size_t n = 0;
     ATCR_TRY(Write([&](EventBatch&) -> Status {
+      ATCR_TRY(SaveSeqCounter());
       auto& st = wdb_->Cached("DELETE FROM repo_seq WHERE time_us < ?");
       st.Bind(1, before_time_us);
       ATCR_TRY(st.Run());
@@ -993,6 +991,13 @@ class RepoStoreImpl final : public RepoStore {
       for (const auto& e : batch.events()) l->OnEvent(e);
     }
     return Ok();
+  }
+
+  // Before deleting events: the highest seq must survive them (seq never goes back).
+  Status SaveSeqCounter() {
+    auto& st = wdb_->Cached("UPDATE seq_counter SET last_seq = ? WHERE id = 1");
+    st.Bind(1, last_seq_);
+    return st.Run();
   }
 
   Status PutBlock(std::string_view did, const Cid& cid, const std::string& rev,
