@@ -278,7 +278,7 @@ net::Task<Status> TokenService::Authenticate(const net::Request& request,
   if (!bearer) {
     co_return Error(ErrorCode::kUnauthenticated, "authentication required");
   }
-  auto token = signer_->Verify(*bearer);
+  auto token = VerifyCached(*bearer);
   if (!token.ok()) co_return token.error();
   std::vector<const registry::Access*> missing;
   for (const registry::Access& a : access) {
@@ -300,6 +300,29 @@ net::Task<Status> TokenService::Authenticate(const net::Request& request,
   }
   co_return Error(ErrorCode::kUnauthenticated, "the token does not grant " + missing.front()->Scope(),
                   "insufficient_scope");
+}
+
+Result<RegistryToken> TokenService::VerifyCached(const std::string& jwt) {
+  int64_t now = UnixSeconds();
+  {
+    std::lock_guard lock(verified_mu_);
+    auto it = verified_.find(jwt);
+    if (it != verified_.end()) {
+      if (it->second.expires_at > now) return it->second;
+      verified_.erase(it);
+    }
+  }
+  auto token = signer_->Verify(jwt);
+  if (!token.ok()) return token;
+  std::lock_guard lock(verified_mu_);
+  if (verified_.size() >= 8192) {
+    for (auto it = verified_.begin(); it != verified_.end();) {
+      it = it->second.expires_at <= now ? verified_.erase(it) : std::next(it);
+    }
+    if (verified_.size() >= 8192) verified_.clear();
+  }
+  verified_.emplace(jwt, *token);
+  return token;
 }
 
 std::string TokenService::Challenge(std::span<const registry::Access> access,

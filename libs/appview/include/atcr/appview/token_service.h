@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -70,8 +71,13 @@ class TokenService : public registry::Authenticator {
   TokenServiceOptions options_;
   RepositoryHoldFn repository_hold_;
   std::string salt_;
+  // Tokens whose signature was checked, so a warm request does no ECDSA verification.
+  Result<RegistryToken> VerifyCached(const std::string& jwt);
+
   std::mutex mu_;
   std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> logins_;
+  std::mutex verified_mu_;
+  std::unordered_map<std::string, RegistryToken> verified_;
 };
 
 }  // namespace atcr::appview
