@@ -569,12 +569,15 @@ net::Task<Result<void>> StreamCar(std::shared_ptr<RepoExport> exp, net::BodyWrit
   co_return Ok();
 }
 
-net::Task<net::Response> SyncGetRepo(std::shared_ptr<Ctx> ctx, net::Request& req) {
+// sync.getRepo, and the deprecated sync.getCheckout (the whole repo, no `since`).
+net::Task<net::Response> SyncGetRepo(std::shared_ptr<Ctx> ctx, net::Request& req, bool checkout) {
   std::string did;
   std::optional<std::string> since;
   auto parsed = [&]() -> Status {
     ATCR_ASSIGN_OR_RETURN(did, internal::QueryString(req, "did", StringFormat::kDid));
-    ATCR_ASSIGN_OR_RETURN(since, internal::QueryOptString(req, "since", StringFormat::kTid));
+    if (!checkout) {
+      ATCR_ASSIGN_OR_RETURN(since, internal::QueryOptString(req, "since", StringFormat::kTid));
+    }
     return Ok();
   }();
   if (!parsed.ok()) co_return Fail(parsed.error());
@@ -591,6 +594,52 @@ net::Task<net::Response> SyncGetRepo(std::shared_ptr<Ctx> ctx, net::Request& req
   r.headers.Set("Content-Type", kCarType);
   r.body = net::StreamBody([shared](net::BodyWriter& w) { return StreamCar(shared, w); });
   co_return r;
+}
+
+net::Task<net::Response> SyncGetBlocks(std::shared_ptr<Ctx> ctx, net::Request& req) {
+  std::string did;
+  std::vector<cbor::Cid> cids;
+  auto parsed = [&]() -> Status {
+    ATCR_ASSIGN_OR_RETURN(did, internal::QueryString(req, "did", StringFormat::kDid));
+    std::vector<std::string> raw = req.QueryAll("cids");
+    if (raw.empty()) return InvalidArgument(R"(Missing required key "cids" at $)");
+    if (raw.size() > 10000) return InvalidArgument("Too many cids. Max: 10000");
+    for (size_t i = 0; i < raw.size(); ++i) {
+      ATCR_TRY(internal::CheckFormat(raw[i], StringFormat::kCid,
+                                     "$.cids[" + std::to_string(i) + "]"));
+      cids.push_back(*cbor::Cid::Parse(raw[i]));
+    }
+    return Ok();
+  }();
+  if (!parsed.ok()) co_return Fail(parsed.error());
+  auto caller = OptionalCaller(*ctx, req);
+  if (!caller.ok()) co_return Fail(caller.error());
+  auto car = co_await Blocking([&]() -> Result<Bytes> {
+    ATCR_TRY(RepoAvailable(*ctx, did, SelfOrAdmin(*caller, did)));
+    return ctx->store.GetBlocks(did, cids);
+  });
+  if (!car.ok()) co_return Fail(car.error());
+  co_return net::Response::Text(200, std::string(car->begin(), car->end()), kCarType);
+}
+
+// Deprecated, still served by the reference: the current commit CID.
+net::Task<net::Response> SyncGetHead(std::shared_ptr<Ctx> ctx, net::Request& req) {
+  auto did = internal::QueryString(req, "did", StringFormat::kDid);
+  if (!did.ok()) co_return Fail(did.error());
+  auto caller = OptionalCaller(*ctx, req);
+  if (!caller.ok()) co_return Fail(caller.error());
+  auto root = co_await Blocking([&]() -> Result<CommitInfo> {
+    ATCR_TRY(RepoAvailable(*ctx, *did, SelfOrAdmin(*caller, *did)));
+    auto r = ctx->store.GetRoot(*did);
+    if (!r.ok() && r.error().code == ErrorCode::kNotFound) {
+      return InvalidArgument("Could not find root for DID: " + *did, "HeadNotFound");
+    }
+    return r;
+  });
+  if (!root.ok()) co_return Fail(root.error());
+  json::object out;
+  out["root"] = root->cid.ToString();
+  co_return JsonOk(out);
 }
 
 net::Task<net::Response> SyncGetRecord(std::shared_ptr<Ctx> ctx, net::Request& req) {
@@ -832,7 +881,12 @@ void RegisterRepoRoutes(net::Router& router, RepoStore& store, Firehose& firehos
   Add(router, M::kGet, "com.atproto.repo.getRecord", ctx, GetRecord);
   Add(router, M::kGet, "com.atproto.repo.listRecords", ctx, ListRecords);
   Add(router, M::kGet, "com.atproto.repo.describeRepo", ctx, DescribeRepo);
-  Add(router, M::kGet, "com.atproto.sync.getRepo", ctx, SyncGetRepo);
+  Add(router, M::kGet, "com.atproto.sync.getRepo", ctx,
+      [](std::shared_ptr<Ctx> c, net::Request& r) { return SyncGetRepo(std::move(c), r, false); });
+  Add(router, M::kGet, "com.atproto.sync.getCheckout", ctx,
+      [](std::shared_ptr<Ctx> c, net::Request& r) { return SyncGetRepo(std::move(c), r, true); });
+  Add(router, M::kGet, "com.atproto.sync.getHead", ctx, SyncGetHead);
+  Add(router, M::kGet, "com.atproto.sync.getBlocks", ctx, SyncGetBlocks);
   Add(router, M::kGet, "com.atproto.sync.getRecord", ctx, SyncGetRecord);
   Add(router, M::kGet, "com.atproto.sync.getBlob", ctx, SyncGetBlob);
   Add(router, M::kGet, "com.atproto.sync.listBlobs", ctx, SyncListBlobs);

@@ -677,6 +677,35 @@ class RepoStoreImpl final : public RepoStore {
     return result;
   }
 
+  Result<Bytes> GetBlocks(std::string_view did, const std::vector<Cid>& cids) override {
+    ATCR_ASSIGN_OR_RETURN(auto lease, reads_->Acquire());
+    auto lock = lease->Lock();
+    internal::RepoBlockReader blocks(*lease, std::string(did), nullptr);
+    std::vector<Bytes> found;
+    found.reserve(cids.size());
+    std::vector<std::pair<Cid, const Bytes*>> list;
+    std::string missing;
+    for (const Cid& c : cids) {
+      auto b = blocks.Get(c);
+      if (!b.ok()) {
+        if (b.error().code != ErrorCode::kNotFound) return std::move(b).error();
+        missing += (missing.empty() ? "" : ",") + c.ToString();
+        continue;
+      }
+      found.push_back(std::move(b).value());
+    }
+    if (!missing.empty()) return InvalidArgument("Could not find cids: " + missing);
+    size_t k = 0;
+    for (const Cid& c : cids) list.emplace_back(c, &found[k++]);
+    Bytes out;
+    atproto::CarWriter w({}, [&](ByteSpan b) { out.insert(out.end(), b.begin(), b.end()); });
+    std::set<Cid> seen;
+    for (const auto& [cid, bytes] : list) {
+      if (seen.insert(cid).second) w.Add(cid, *bytes);
+    }
+    return out;
+  }
+
   Result<std::unique_ptr<RepoExport>> ExportRepo(std::string_view did,
                                                  std::optional<std::string> since) override {
     ATCR_ASSIGN_OR_RETURN(auto lease, reads_->Acquire());

@@ -411,6 +411,29 @@ TEST_F(RepoRoutesTest, SyncEndpointsServeVerifiableData) {
   ASSERT_TRUE(path.ok()) << path.error().message;
   EXPECT_TRUE(path->value.has_value());
 
+  // getBlocks: exactly the asked blocks, no roots; a missing one is named.
+  std::string record_cid = path->value->ToString();
+  Reply blocks_reply = Get("com.atproto.sync.getBlocks", std::string("did=") + kAlice + "&cids=" +
+                                                             head + "&cids=" + record_cid);
+  ASSERT_EQ(blocks_reply.status, 200) << blocks_reply.body;
+  auto got_blocks = atproto::ReadCar(AsBytes(blocks_reply.body));
+  ASSERT_TRUE(got_blocks.ok()) << got_blocks.error().message;
+  EXPECT_TRUE(got_blocks->roots.empty());
+  ASSERT_EQ(got_blocks->blocks.size(), 2u);
+  EXPECT_EQ(got_blocks->blocks[0].cid.ToString(), head);
+  std::string absent = "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm";
+  Reply missing_block = Get("com.atproto.sync.getBlocks",
+                            std::string("did=") + kAlice + "&cids=" + head + "&cids=" + absent);
+  EXPECT_EQ(missing_block.status, 400);
+  EXPECT_EQ(missing_block.Message(), "Could not find cids: " + absent);
+  EXPECT_EQ(Get("com.atproto.sync.getBlocks", std::string("did=") + kAlice + "&cids=nope").Message(),
+            R"(Invalid CID string (got "nope") at $.cids[0])");
+  Reply head_reply = Get("com.atproto.sync.getHead", std::string("did=") + kAlice);
+  EXPECT_EQ(head_reply.body, R"({"root":")" + head + "\"}");
+  Reply checkout = Get("com.atproto.sync.getCheckout", std::string("did=") + kAlice);
+  ASSERT_EQ(checkout.status, 200);
+  EXPECT_TRUE(testing::LoadRepoCar(AsBytes(checkout.body), alice_key_.public_key()).ok());
+
   Reply status = Get("com.atproto.sync.getRepoStatus", std::string("did=") + kAlice);
   EXPECT_EQ(status.body, std::string(R"({"did":")") + kAlice + R"(","active":true,"rev":")" + rev + "\"}");
   Reply page1 = Get("com.atproto.sync.listRepos", "limit=1");

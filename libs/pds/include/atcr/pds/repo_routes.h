@@ -1,7 +1,8 @@
 // The repo and sync XRPC endpoints of a PDS over a RepoStore and its Firehose:
 // com.atproto.repo.{createRecord, putRecord, deleteRecord, applyWrites, getRecord, listRecords,
-// describeRepo, uploadBlob} and com.atproto.sync.{getRepo, getRecord, getBlob, listBlobs,
-// getLatestCommit, getRepoStatus, listRepos, subscribeRepos}. Shapes, error names, messages and
+// describeRepo, uploadBlob} and com.atproto.sync.{getRepo, getRecord, getBlocks, getBlob,
+// listBlobs, getLatestCommit, getRepoStatus, listRepos, subscribeRepos, and the deprecated
+// getHead and getCheckout}. Shapes, error names, messages and
 // status codes follow @atproto/pds 0.4.217. Used by `atcr pds serve` (accounts from the account
 // service) and by the hold's embedded one-account PDS (its own authenticator and directory).
 // Handlers are coroutines; SQLite and the directory are called through net::RunBlocking.

@@ -227,6 +227,9 @@ class RepoStore {
   // record's presence or absence, and the record block if present.
   virtual Result<Bytes> GetRecordProof(std::string_view did, std::string_view collection,
                                        std::string_view rkey) = 0;
+  // sync.getBlocks: a CAR without roots holding the given blocks of the repo; InvalidRequest
+  // "Could not find cids: <a>,<b>" when some are not in it.
+  virtual Result<Bytes> GetBlocks(std::string_view did, const std::vector<cbor::Cid>& cids) = 0;
   // sync.getRepo: the whole repo, or the blocks written after revision `since`.
   virtual Result<std::unique_ptr<RepoExport>> ExportRepo(std::string_view did,
                                                          std::optional<std::string> since) = 0;
