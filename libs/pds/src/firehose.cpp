@@ -50,9 +50,12 @@ struct Firehose::Consumer {
 
 Firehose::Firehose(RepoStore& store, FirehoseOptions options)
     : store_(store), options_(std::move(options)) {
+  // Not under mu_: the store publishes with its writer lock held and then takes mu_.
+  int64_t last = store_.SetEventListener(this);
   std::lock_guard lock(mu_);
-  head_seq_ = store_.SetEventListener(this);
-  ring_floor_ = head_seq_ + 1;
+  head_seq_ = std::max(head_seq_, last);
+  // Events after `last` are (or will be) in the ring: it holds everything from last + 1.
+  ring_floor_ = std::max(ring_floor_, last + 1);
 }
 
 Firehose::~Firehose() { store_.SetEventListener(nullptr); }

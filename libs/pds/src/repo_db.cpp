@@ -1,5 +1,7 @@
 #include "internal/repo_db.h"
 
+#include <sqlite3.h>
+
 namespace atcr::pds::internal {
 
 namespace {
@@ -105,6 +107,17 @@ Result<ReadPool::Lease> ReadPool::Acquire() {
 }
 
 void ReadPool::Release(std::unique_ptr<db::Database> db) {
+  {
+    // A statement left mid-step (an error path) or an open transaction would pin an old
+    // snapshot for the next user of this connection: end them before it goes back.
+    auto conn = db->Lock();
+    sqlite3* h = db->handle();
+    for (sqlite3_stmt* st = sqlite3_next_stmt(h, nullptr); st != nullptr;
+         st = sqlite3_next_stmt(h, st)) {
+      if (sqlite3_stmt_busy(st)) sqlite3_reset(st);
+    }
+    if (sqlite3_get_autocommit(h) == 0) (void)db->Exec("ROLLBACK");
+  }
   std::lock_guard lock(mu_);
   if (idle_.size() < keep_idle_) idle_.push_back(std::move(db));
 }
