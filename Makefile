@@ -28,11 +28,10 @@ unit: build
 e2e: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L e2e
 
-# Until `atcr dev` (PDS + hold + AppView) exists, the whole system is the standalone registry.
+# The whole system on this machine: dev PLC (:2582), PDS (:2583), hold (:8080), AppView (:5000).
 DEV_DATA ?= .atcr-dev
 dev: build
-	@mkdir -p $(DEV_DATA)
-	$(BUILD_DIR)/bin/atcr registry serve --addr 127.0.0.1:5000 --data $(DEV_DATA)/registry --delete-enabled
+	$(BUILD_DIR)/bin/atcr dev --data $(DEV_DATA)
 
 bench: build
 	bench/run
