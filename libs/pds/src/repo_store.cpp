@@ -383,19 +383,18 @@ class RepoStoreImpl final : public RepoStore {
       if (p.action == RepoWrite::Action::kPut) {
         p.action = cur ? RepoWrite::Action::kUpdate : RepoWrite::Action::kCreate;
         // The reference answers an unchanged putRecord without a commit (and without
-        // checking swaps).
-        if (cur && *cur == p.cid && prepared.size() == 1) {
+        // checking swaps): the write is dropped.
+        if (cur && *cur == p.cid) {
           item.action = p.action;
           item.cid = p.cid;
           result.results.push_back(std::move(item));
-          return result;
+          continue;
         }
       }
       item.action = p.action;
-      if (p.action == RepoWrite::Action::kDelete && !cur && p.ignore_missing &&
-          prepared.size() == 1) {
+      if (p.action == RepoWrite::Action::kDelete && !cur && p.ignore_missing) {
         result.results.push_back(std::move(item));
-        return result;  // deleting a missing record is a no-op
+        continue;  // deleting a missing record is a no-op (deleteRecord)
       }
       if (p.swap_record) {
         const std::optional<Cid>& swap = *p.swap_record;
@@ -432,6 +431,9 @@ class RepoStoreImpl final : public RepoStore {
       ops.push_back(std::move(op));
       op_writes.push_back(i);
     }
+
+    // Every write was a no-op: nothing to commit. (An empty batch still commits.)
+    if (ops.empty() && !prepared.empty()) return result;
 
     // The MST edit reads only the nodes on the edited paths.
     atproto::MstEdit edit;

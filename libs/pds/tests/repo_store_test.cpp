@@ -305,6 +305,24 @@ TEST_F(RepoStoreTest, SwapsAndNoOpsFollowTheReference) {
   wrong.swap_record = std::optional<Cid>(cid);  // it is at the {"a":2} version now
   EXPECT_EQ(Apply({wrong}).error().wire, "InvalidSwap");
 
+  // In a batch, no-op writes are dropped and the rest commits; a batch of only no-ops does not.
+  RepoWrite skip = Delete("app.example.thing", "nope");
+  skip.ignore_missing = true;
+  auto mixed = Apply({skip, Put("app.example.thing", "four", R"({"a":4})"),
+                      Put("app.example.thing", "five", R"({"a":5})")});
+  ASSERT_TRUE(mixed.ok()) << mixed.error().message;
+  ASSERT_TRUE(mixed->commit.has_value());
+  ASSERT_EQ(mixed->results.size(), 3u);
+  EXPECT_EQ(mixed->results[1].action, RepoWrite::Action::kUpdate);
+  EXPECT_EQ(mixed->results[2].action, RepoWrite::Action::kCreate);
+  auto commit_evt = atproto::CommitEvent::FromValue(Decode(events_.events.back()).body);
+  ASSERT_TRUE(commit_evt.ok());
+  ASSERT_EQ(commit_evt->ops.size(), 1u);
+  EXPECT_EQ(commit_evt->ops[0].path, "app.example.thing/five");
+  auto all_noop = Apply({skip, Put("app.example.thing", "five", R"({"a":5})")});
+  ASSERT_TRUE(all_noop.ok());
+  EXPECT_FALSE(all_noop->commit.has_value());
+
   // applyWrites: an empty batch still commits; create over an existing record and update or
   // delete of a missing one are errors; two writes to one record are refused.
   auto empty = Apply({});

@@ -66,6 +66,8 @@ struct RepoWrite {
     kDelete,  // the record must exist unless ignore_missing (deleteRecord: a no-op then)
     kPut,     // putRecord: update if present, else create; a no-op if unchanged
   };
+  // No-op writes (kPut unchanged, kDelete of a missing record with ignore_missing) are dropped
+  // before swaps are checked, as the reference's putRecord/deleteRecord do.
   Action action = Action::kCreate;
   std::string collection;
   std::string rkey;  // empty on kCreate: a fresh TID
