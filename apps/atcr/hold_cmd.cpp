@@ -14,15 +14,16 @@
 
 #include "atcr/base/log.h"
 #include "atcr/hold/config.h"
+#include "atcr/hold/embedded_pds.h"
 #include "atcr/hold/gc.h"
 #include "atcr/hold/hold.h"
 #include "atcr/hold/hold_identity.h"
 #include "atcr/hold/hold_storage.h"
-#include "atcr/hold/record_store.h"
 #include "atcr/hold/service_auth.h"
 #include "atcr/identity/resolver.h"
 #include "atcr/net/router.h"
 #include "atcr/net/server.h"
+#include "atcr/storage/s3_blob_store.h"
 #include "command.h"
 
 namespace atcr::app {
@@ -63,15 +64,32 @@ int Serve(const HoldFlags& flags) {
   }
 
   std::shared_ptr<hold::HoldStorage> storage;
+  std::string storage_where = cfg.StorageRoot();
   if (cfg.storage_driver == "filesystem") {
     auto fs = hold::CreateFsHoldStorage({.root = cfg.StorageRoot(), .fsync = true});
     if (!fs.ok()) return Fail("storage " + cfg.StorageRoot() + ": " + fs.error().message);
     storage = *fs;
   } else {
-    return Fail("the s3 storage driver is not wired into the hold yet; use filesystem");
+    storage::S3BlobStoreOptions s3;
+    s3.endpoint = cfg.s3_endpoint.empty() ? "https://s3." + cfg.s3_region + ".amazonaws.com"
+                                          : cfg.s3_endpoint;
+    s3.region = cfg.s3_region;
+    s3.bucket = cfg.s3_bucket;
+    s3.access_key = cfg.s3_access_key;
+    s3.secret_key = cfg.s3_secret_key;
+    s3.path_style = cfg.s3_force_path_style;
+    s3.prefix = cfg.s3_prefix;
+    s3.presign_expiry_seconds = cfg.url_expiry_seconds;
+    auto store = storage::CreateS3BlobStore(s3);
+    if (!store.ok()) return Fail("s3 bucket " + cfg.s3_bucket + ": " + store.error().message);
+    storage = hold::CreateObjectStoreHoldStorage(std::move(*store));
+    storage_where = s3.endpoint + "/" + cfg.s3_bucket;
   }
-  auto records = hold::OpenSqliteRecordStore(cfg.data_dir + "/records.sqlite", identity->did);
-  if (!records.ok()) return Fail("records: " + records.error().message);
+  hold::EmbeddedPdsOptions pds_options;
+  pds_options.data_dir = cfg.data_dir + "/pds";
+  pds_options.identity = *identity;
+  auto pds = hold::EmbeddedPds::Open(pds_options);
+  if (!pds.ok()) return Fail("embedded PDS: " + pds.error().message);
   auto url_key = hold::LoadOrCreateSecret(cfg.data_dir + "/url-signing.key", 32);
   if (!url_key.ok()) return Fail(url_key.error().message);
 
@@ -82,14 +100,14 @@ int Serve(const HoldFlags& flags) {
   hold::HoldDeps deps;
   deps.identity = *identity;
   deps.storage = storage;
-  deps.records = *records;
+  deps.records = (*pds)->records();
   deps.did_source = hold::ResolverDidSource(resolver);
   deps.url_signing_key = *url_key;
   auto h = hold::Hold::Create(cfg, std::move(deps));
   if (!h.ok()) return Fail(h.error().message);
 
   net::Router router;
-  (*h)->Register(router);
+  (*h)->Register(router, (*pds)->handler());
   net::ServerOptions server_options;
   server_options.address = hostport->first;
   server_options.port = hostport->second;
@@ -104,11 +122,12 @@ int Serve(const HoldFlags& flags) {
     gc.emplace((*h)->gc(), interval, cfg.gc_dry_run, first);
   }
   spdlog::info("hold: {} at {} (listening on {}), storage {} in {}, {} hold, GC {}",
-               identity->did, cfg.public_url, cfg.addr, cfg.storage_driver, cfg.StorageRoot(),
+               identity->did, cfg.public_url, cfg.addr, cfg.storage_driver, storage_where,
                cfg.is_public ? "public" : "private",
                cfg.gc_enabled ? (cfg.gc_dry_run ? "dry-run" : "on") : "off");
   st = server.RunUntilSignal();
   gc.reset();
+  (*pds)->Stop();
   if (!st.ok()) return Fail(st.error().message);
   spdlog::info("hold: stopped");
   return 0;

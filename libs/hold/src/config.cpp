@@ -145,6 +145,7 @@ const std::vector<Key>& Keys() {
       {"storage.bucket", String(&HoldConfig::s3_bucket)},
       {"storage.endpoint", String(&HoldConfig::s3_endpoint)},
       {"storage.force_path_style", Bool(&HoldConfig::s3_force_path_style)},
+      {"storage.prefix", String(&HoldConfig::s3_prefix)},
       {"storage.pull_zone", String(&HoldConfig::pull_zone)},
       {"registration.owner_did", String(&HoldConfig::owner_did)},
       {"registration.allow_all_crew", Bool(&HoldConfig::allow_all_crew)},
@@ -480,6 +481,8 @@ std::string DefaultHoldConfigYaml() {
        "  endpoint: \"\"\n"
        "  # s3: path-style addressing (endpoint/bucket/key) instead of bucket.endpoint/key.\n"
     << "  force_path_style: " << b(d.s3_force_path_style) << "\n"
+    << "  # s3: key prefix inside the bucket (e.g. \"atcr/\"); empty = the bucket root.\n"
+       "  prefix: \"\"\n"
     << "  # CDN base URL or host substituted into download redirects (e.g. a pull zone).\n"
        "  pull_zone: \"\"\n"
        "\n"

@@ -622,20 +622,35 @@ Result<std::unique_ptr<Hold>> Hold::Create(HoldConfig config, HoldDeps deps) {
   return std::unique_ptr<Hold>(new Hold(std::move(impl)));
 }
 
-void Hold::Register(net::Router& router) {
+void Hold::Register(net::Router& router, net::Handler repo_routes) {
   Impl* m = impl_.get();
   using net::Method;
   using net::XrpcPath;
   auto bind = [m](Task<Response> (Impl::*fn)(Request&)) {
     return [m, fn](Request& req) { return (m->*fn)(req); };
   };
-  router.Add(Method::kGet, "/.well-known/did.json", bind(&Impl::DidDocument));
-  router.Add(Method::kGet, "/.well-known/atproto-did", bind(&Impl::AtprotoDid));
-  router.Add(Method::kGet, "/xrpc/_health", bind(&Impl::Health));
-  router.Add(Method::kGet, XrpcPath("com.atproto.server.describeServer"), bind(&Impl::DescribeServer));
-  router.Add(Method::kGet, XrpcPath("com.atproto.repo.getRecord"), bind(&Impl::RepoGetRecord));
-  router.Add(Method::kGet, XrpcPath("com.atproto.repo.listRecords"), bind(&Impl::RepoListRecords));
-  router.Add(Method::kGet, XrpcPath("com.atproto.repo.describeRepo"), bind(&Impl::RepoDescribeRepo));
+  if (repo_routes) {
+    router.Add(Method::kGet, "/.well-known/did.json", repo_routes);
+    router.Add(Method::kGet, "/.well-known/atproto-did", repo_routes);
+    net::RouteOptions pds_route;
+    pds_route.name = "pds";
+    pds_route.fallback = true;
+    router.AddPrefix("/xrpc/", repo_routes, pds_route);
+    if (!m->atproto_blob) {
+      m->atproto_blob = [repo_routes](Request& req, std::string) { return repo_routes(req); };
+    }
+  } else {
+    router.Add(Method::kGet, "/.well-known/did.json", bind(&Impl::DidDocument));
+    router.Add(Method::kGet, "/.well-known/atproto-did", bind(&Impl::AtprotoDid));
+    router.Add(Method::kGet, "/xrpc/_health", bind(&Impl::Health));
+    router.Add(Method::kGet, XrpcPath("com.atproto.server.describeServer"),
+               bind(&Impl::DescribeServer));
+    router.Add(Method::kGet, XrpcPath("com.atproto.repo.getRecord"), bind(&Impl::RepoGetRecord));
+    router.Add(Method::kGet, XrpcPath("com.atproto.repo.listRecords"),
+               bind(&Impl::RepoListRecords));
+    router.Add(Method::kGet, XrpcPath("com.atproto.repo.describeRepo"),
+               bind(&Impl::RepoDescribeRepo));
+  }
   router.Add(Method::kGet, XrpcPath("com.atproto.sync.getBlob"), bind(&Impl::GetBlob));
 
   router.Add(Method::kPost, XrpcPath("io.atcr.hold.initiateUpload"), bind(&Impl::InitiateUpload));
@@ -675,7 +690,7 @@ void Hold::Register(net::Router& router) {
     }
     router.Add(Method::kGet, "/admin/api/usage", bind(&Impl::AdminUsage));
   }
-  net::AddXrpcNotFoundFallback(router);
+  if (!repo_routes) net::AddXrpcNotFoundFallback(router);
 }
 
 }  // namespace atcr::hold

@@ -55,7 +55,7 @@ TEST(HoldConfig, DefaultYamlMentionsEveryKeyWithAComment) {
         "force_path_style:", "pull_zone:", "owner_did:", "allow_all_crew:",
         "enable_bluesky_posts:", "provider:", "profile_display_name:", "profile_description:",
         "tiers:", "new_crew_tier:", "enabled:", "interval:", "grace_period:", "upload_max_age:",
-        "dry_run:", "token:", "token_file:", "plc_directory_url:"}) {
+        "dry_run:", "token:", "token_file:", "plc_directory_url:", "prefix:"}) {
     EXPECT_NE(yaml.find(key), std::string::npos) << key;
   }
   EXPECT_GT(std::count(yaml.begin(), yaml.end(), '#'), 30);

@@ -15,6 +15,7 @@
 
 #include "atcr/base/time.h"
 #include "atcr/crypto/jwt.h"
+#include "atcr/hold/embedded_pds.h"
 #include "atcr/hold/hold.h"
 #include "atcr/net/http_client.h"
 #include "atcr/net/server.h"
@@ -62,7 +63,16 @@ class HoldFixture : public ::testing::Test {
     ASSERT_TRUE(ValidateHoldConfig(config_).ok());
     auto id = LoadHoldIdentity(config_.public_url, config_.data_dir);
     ASSERT_TRUE(id.ok()) << id.error().message;
-    if (!records_) {
+    if (use_pds_) {
+      EmbeddedPdsOptions po;
+      po.data_dir = config_.data_dir + "/pds";
+      po.identity = *id;
+      po.durable = false;
+      auto pds = EmbeddedPds::Open(po);
+      ASSERT_TRUE(pds.ok()) << pds.error().message;
+      pds_ = std::move(*pds);
+      records_ = pds_->records();
+    } else if (!records_) {
       auto rs = OpenSqliteRecordStore(":memory:", id->did);
       ASSERT_TRUE(rs.ok());
       records_ = *rs;
@@ -90,7 +100,7 @@ class HoldFixture : public ::testing::Test {
     ASSERT_TRUE(hold.ok()) << hold.error().message;
     hold_ = std::move(*hold);
     net::Router router;
-    hold_->Register(router);
+    hold_->Register(router, pds_ ? pds_->handler() : net::Handler());
     net::ServerOptions so;
     so.threads = 2;
     so.access_log = false;
@@ -99,8 +109,11 @@ class HoldFixture : public ::testing::Test {
     base_ = "http://127.0.0.1:" + std::to_string(server_->port());
   }
   void Stop() {
+    if (pds_) pds_->Stop();
     server_.reset();
     hold_.reset();
+    if (pds_) records_.reset();
+    pds_.reset();
   }
 
   std::string Token(const std::string& iss, const std::string& lxm, int64_t ttl = 60) {
@@ -229,6 +242,8 @@ class HoldFixture : public ::testing::Test {
 
   TempDir dir_;
   HoldConfig config_;
+  bool use_pds_ = false;  // records in an EmbeddedPds (signed repo, firehose) instead of SQLite
+  std::unique_ptr<EmbeddedPds> pds_;
   std::shared_ptr<RecordStore> records_;
   std::unique_ptr<Hold> hold_;
   std::unique_ptr<net::Server> server_;

@@ -52,7 +52,8 @@ struct HoldConfig {
   std::string s3_region = "us-east-1";
   std::string s3_bucket;
   std::string s3_endpoint;  // empty = AWS
-  bool s3_force_path_style = false;
+  bool s3_force_path_style = true;  // endpoint/bucket/key (MinIO, radosgw, Garage, IPs)
+  std::string s3_prefix;            // key prefix inside the bucket
   std::string pull_zone;  // CDN base URL (or host) substituted into download redirects
 
   // registration

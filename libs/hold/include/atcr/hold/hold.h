@@ -5,7 +5,8 @@
 //   /.well-known/did.json, /.well-known/atproto-did, /xrpc/_health, describeServer
 //   io.atcr.hold.*  (initiateUpload ... setStats; see README.md for each method's access rule)
 //   com.atproto.sync.getBlob (OCI digests -> redirect/proxy; CIDs -> the repo's blobs)
-//   com.atproto.repo.getRecord / listRecords / describeRepo over the RecordStore
+//   com.atproto.repo.getRecord / listRecords / describeRepo over the RecordStore, or the
+//   embedded PDS's read/sync routes and firehose (embedded_pds.h)
 //   hold-signed blob and part URLs (GET /blobs/..., PUT /uploads/...) for the filesystem driver
 //   /admin/api/* (GC, crew, usage) when admin is enabled
 // Create() bootstraps the records on first start and reconciles the index with the layer
@@ -46,7 +47,11 @@ class Hold {
   Hold(const Hold&) = delete;
   Hold& operator=(const Hold&) = delete;
 
-  void Register(net::Router& router);
+  // `repo_routes` (e.g. EmbeddedPds::handler()) serves what the hold leaves to its PDS: the
+  // identity routes, /xrpc/_health, describeServer, com.atproto.repo.* reads, com.atproto.sync.*
+  // (getBlob for CIDs, subscribeRepos) and unknown /xrpc/ methods. Without it the hold serves
+  // its own did.json, health, describeServer and repo reads from the RecordStore.
+  void Register(net::Router& router, net::Handler repo_routes = {});
 
   const HoldIdentity& identity() const;
   GarbageCollector& gc();

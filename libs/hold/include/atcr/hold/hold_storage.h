@@ -3,7 +3,8 @@
 // finished by a list of {partNumber, etag}), verified against their digest before the blob
 // becomes visible. Drivers that can presign (S3) hand out URLs for parts and downloads; the
 // filesystem driver cannot, and the hold then signs its own short-lived URLs (signed_url.h).
-// Implementations: filesystem (CreateFsHoldStorage below); S3 wraps storage's S3 driver.
+// Implementations: filesystem (CreateFsHoldStorage below) and object stores
+// (CreateObjectStoreHoldStorage over storage's S3 driver).
 // Thread-safe; the coroutines do their blocking work through net::RunBlocking.
 #pragma once
 
@@ -83,5 +84,16 @@ struct FsHoldStorageOptions {
 };
 
 Result<std::shared_ptr<HoldStorage>> CreateFsHoldStorage(const FsHoldStorageOptions& options);
+
+struct ObjectStoreHoldOptions {
+  std::string driver = "s3";
+  // uploadPart through the hold (presigned URLs off) buffers one part; larger parts are refused.
+  uint64_t max_proxied_part_bytes = 64 * 1024 * 1024;
+};
+
+// Over a storage::BlobStore with the object-store extensions (storage::CreateS3BlobStore):
+// presigned downloads and part URLs, parts proxied when asked, completion verified by the store.
+std::shared_ptr<HoldStorage> CreateObjectStoreHoldStorage(std::shared_ptr<storage::BlobStore> store,
+                                                          ObjectStoreHoldOptions options = {});
 
 }  // namespace atcr::hold
