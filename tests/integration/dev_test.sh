@@ -15,38 +15,13 @@ e2e_init dev
 need skopeo python3 curl
 W=$E2E_WORK
 SK=(skopeo --insecure-policy)
-E2E_LOGS+=("$W/dev.err" "$W/dev/logs/plc.log" "$W/dev/logs/pds.log" "$W/dev/logs/hold.log" "$W/dev/logs/appview.log")
 
-# Four consecutive free ports.
-BASE=$(python3 - <<'EOF'
-import random, socket
-for _ in range(200):
-    b = random.randrange(20000, 60000)
-    socks = []
-    try:
-        for p in range(b, b + 4):
-            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
-        print(b); break
-    except OSError:
-        pass
-    finally:
-        for s in socks: s.close()
-EOF
-)
+BASE=$(free_port_block 4)
 REG="127.0.0.1:$BASE"
 PDS_URL="http://127.0.0.1:$((BASE + 1))"
 HOLD_DID="did:web:127.0.0.1%3A$((BASE + 3))"
 
-start_dev() {
-  "$BIN" dev --data "$W/dev" --port-base "$BASE" >"$W/dev.out" 2>>"$W/dev.err" &
-  DEV_PID=$!
-  for _ in $(seq 1 900); do
-    grep -q "atcr dev is up" "$W/dev.out" 2>/dev/null && return 0
-    kill -0 "$DEV_PID" 2>/dev/null || fail "atcr dev exited during start: $(tail -n 20 "$W/dev.err")"
-    sleep 0.1
-  done
-  fail "atcr dev did not come up within 90 s"
-}
+start_dev() { start_atcr_dev "$BIN" "$W/dev" "$BASE"; }
 start_dev
 on_exit 'stop_pid $DEV_PID 20'
 pass "atcr dev is up on ports $BASE-$((BASE + 3))"

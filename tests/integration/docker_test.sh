@@ -25,53 +25,8 @@ grep -q '^tester:\$2y\$' "$W/htpasswd" || fail "htpasswd did not write a bcrypt 
 start_registry "$BIN" --htpasswd "$W/htpasswd"
 AUTH_REG=$REG AUTH_URL=$REG_URL AUTH_PID=$REG_PID
 
-# --- containerd + dockerd with private state (short paths: unix sockets are limited to 108 bytes)
-C=$W/ctrd
-mkdir -p "$C"
-cat >"$C/config.toml" <<EOF
-version = 2
-root = "$C/lib"
-state = "$C/run"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$C/sock"
-[ttrpc]
-  address = "$C/sock.ttrpc"
-EOF
-E2E_LOGS+=("$C/containerd.log")
-on_exit "kill_shims $C/sock"
-containerd --config "$C/config.toml" >"$C/containerd.log" 2>&1 &
-CTRD_PID=$!
-on_exit "stop_pid $CTRD_PID 15"
-CTR=(ctr --address "$C/sock")
-for ((i = 0; i < 100; i++)); do
-  kill -0 $CTRD_PID 2>/dev/null || fail "containerd exited during startup"
-  "${CTR[@]}" version >/dev/null 2>&1 && break
-  sleep 0.1
-done
-"${CTR[@]}" version >/dev/null 2>&1 || fail "containerd did not answer on $C/sock within 10s"
-log "containerd pid $CTRD_PID"
-
-D=$W/dockerd
-mkdir -p "$D/data" "$D/exec"
-echo '{}' >"$D/daemon.json"
-E2E_LOGS+=("$D/dockerd.log")
-dockerd --config-file "$D/daemon.json" --iptables=false --ip6tables=false --bridge=none \
-  --storage-driver=vfs --data-root "$D/data" --exec-root "$D/exec" -H "unix://$D/sock" \
-  --pidfile "$D/dockerd.pid" --containerd "$C/sock" >"$D/dockerd.log" 2>&1 &
-DOCKERD_PID=$!
-on_exit "stop_pid $DOCKERD_PID 20"
-export DOCKER_CONFIG=$W/docker-config DOCKER_BUILDKIT=0
-mkdir -p "$DOCKER_CONFIG"
-echo '{}' >"$DOCKER_CONFIG/config.json"
-DK=("$DOCKER_CLI" -H "unix://$D/sock")
-for ((i = 0; i < 200; i++)); do
-  kill -0 $DOCKERD_PID 2>/dev/null || fail "dockerd exited during startup"
-  "${DK[@]}" version >/dev/null 2>&1 && break
-  sleep 0.1
-done
-"${DK[@]}" version >/dev/null 2>&1 || fail "dockerd did not answer on $D/sock within 20s"
-log "dockerd pid $DOCKERD_PID"
+# --- containerd + dockerd with private state (lib/common.sh) -------------------------------------
+start_docker_daemons
 
 ACCEPT='application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json'
 

@@ -239,3 +239,83 @@ http_get() {
 
 # json_query EXPR: evaluates a python expression over the JSON document `d` read from stdin.
 json_query() { python3 -c "import json, sys; d = json.load(sys.stdin); print($1)"; }
+
+# start_docker_daemons: a private containerd + dockerd (vfs, no iptables, no bridge) under
+# $E2E_WORK (short paths: unix sockets are limited to 108 bytes). Sets C, D, CTR, DK,
+# CTRD_PID, DOCKERD_PID, DOCKER_CONFIG; both are stopped on exit. Needs DOCKER_CLI.
+start_docker_daemons() {
+  local W=$E2E_WORK
+  C=$W/ctrd
+  mkdir -p "$C"
+  printf '%s\n' 'version = 2' "root = \"$C/lib\"" "state = \"$C/run\"" \
+    'disabled_plugins = ["io.containerd.grpc.v1.cri"]' '[grpc]' "  address = \"$C/sock\"" \
+    '[ttrpc]' "  address = \"$C/sock.ttrpc\"" >"$C/config.toml"
+  E2E_LOGS+=("$C/containerd.log")
+  on_exit "kill_shims $C/sock"
+  containerd --config "$C/config.toml" >"$C/containerd.log" 2>&1 &
+  CTRD_PID=$!
+  on_exit "stop_pid $CTRD_PID 15"
+  CTR=(ctr --address "$C/sock")
+  for ((i = 0; i < 100; i++)); do
+    kill -0 $CTRD_PID 2>/dev/null || fail "containerd exited during startup"
+    "${CTR[@]}" version >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  "${CTR[@]}" version >/dev/null 2>&1 || fail "containerd did not answer on $C/sock within 10s"
+  log "containerd pid $CTRD_PID"
+
+  D=$W/dockerd
+  mkdir -p "$D/data" "$D/exec"
+  echo '{}' >"$D/daemon.json"
+  E2E_LOGS+=("$D/dockerd.log")
+  dockerd --config-file "$D/daemon.json" --iptables=false --ip6tables=false --bridge=none \
+    --storage-driver=vfs --data-root "$D/data" --exec-root "$D/exec" -H "unix://$D/sock" \
+    --pidfile "$D/dockerd.pid" --containerd "$C/sock" >"$D/dockerd.log" 2>&1 &
+  DOCKERD_PID=$!
+  on_exit "stop_pid $DOCKERD_PID 20"
+  export DOCKER_CONFIG=$W/docker-config DOCKER_BUILDKIT=0
+  mkdir -p "$DOCKER_CONFIG"
+  echo '{}' >"$DOCKER_CONFIG/config.json"
+  DK=("$DOCKER_CLI" -H "unix://$D/sock")
+  for ((i = 0; i < 200; i++)); do
+    kill -0 $DOCKERD_PID 2>/dev/null || fail "dockerd exited during startup"
+    "${DK[@]}" version >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  "${DK[@]}" version >/dev/null 2>&1 || fail "dockerd did not answer on $D/sock within 20s"
+  log "dockerd pid $DOCKERD_PID"
+}
+
+# free_port_block N: the first of N consecutive free loopback ports.
+free_port_block() {
+  python3 - "$1" <<'PY'
+import random, socket, sys
+n = int(sys.argv[1])
+for _ in range(200):
+    b = random.randrange(20000, 60000)
+    socks = []
+    try:
+        for p in range(b, b + n):
+            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
+        print(b); break
+    except OSError:
+        pass
+    finally:
+        for s in socks: s.close()
+PY
+}
+
+# start_atcr_dev BIN DATA_DIR BASE: `BIN dev` on ports BASE..BASE+3, waits for its banner.
+# Sets DEV_PID; output in $E2E_WORK/dev.out, logs in $E2E_WORK/dev.err and DATA_DIR/logs/.
+start_atcr_dev() {
+  local bin=$1 data=$2 base=$3
+  E2E_LOGS+=("$E2E_WORK/dev.err" "$data/logs/plc.log" "$data/logs/pds.log" "$data/logs/hold.log" "$data/logs/appview.log")
+  "$bin" dev --data "$data" --port-base "$base" >"$E2E_WORK/dev.out" 2>>"$E2E_WORK/dev.err" &
+  DEV_PID=$!
+  for _ in $(seq 1 900); do
+    grep -q "atcr dev is up" "$E2E_WORK/dev.out" 2>/dev/null && return 0
+    kill -0 "$DEV_PID" 2>/dev/null || fail "atcr dev exited during start: $(tail -n 20 "$E2E_WORK/dev.err")"
+    sleep 0.1
+  done
+  fail "atcr dev did not come up within 90 s"
+}
