@@ -915,6 +915,23 @@ class RepoStoreImpl final : public RepoStore {
     return n;
   }
 
+  // The automatic sweep of old temporary blobs: at most one per sweep_interval, run by
+  // whichever upload finds it due.
+  void MaybeSweep() {
+    if (options_.sweep_interval.count() <= 0 || options_.temp_blob_ttl.count() <= 0) return;
+    int64_t now = UnixSeconds();
+    int64_t last = last_sweep_.load();
+    if (last == 0) {
+      // First upload since start: schedule the first sweep one interval from now.
+      last_sweep_.compare_exchange_strong(last, now);
+      return;
+    }
+    if (now - last < options_.sweep_interval.count()) return;
+    if (!last_sweep_.compare_exchange_strong(last, now)) return;
+    auto swept = SweepTemporaryBlobs(options_.temp_blob_ttl);
+    if (!swept.ok()) spdlog::warn("pds: blob sweep failed: {}", swept.error().ToString());
+  }
+
   // ---- used by BlobUploadImpl ----
 
   storage::BlobStore& blobs() { return *blobs_; }
@@ -1184,6 +1201,7 @@ class RepoStoreImpl final : public RepoStore {
   std::unordered_map<std::string, std::shared_ptr<RepoState>> states_;
   std::atomic<EventListener*> listener_{nullptr};
   int64_t last_seq_ = 0;  // guarded by wdb_->Lock()
+  std::atomic<int64_t> last_sweep_{0};
   std::array<std::mutex, 64> blob_locks_;
 };
 
@@ -1245,6 +1263,7 @@ class BlobUploadImpl : public BlobUpload {
 
 Result<std::unique_ptr<BlobUpload>> RepoStoreImpl::StartBlobUpload(std::string_view did) {
   ATCR_TRY(atproto::ValidateDid(did));
+  MaybeSweep();
   ATCR_ASSIGN_OR_RETURN(auto writer, blobs_->CreateUpload());
   return std::unique_ptr<BlobUpload>(new BlobUploadImpl(this, std::string(did), std::move(writer)));
 }

@@ -49,6 +49,11 @@ struct RepoStoreOptions {
   // WAL + synchronous=FULL (a commit survives power loss). false = NORMAL (survives kill -9).
   bool durable = true;
   bool fsync_blobs = true;
+  // Uploaded blobs no record references are dropped after this long (the spec asks for at
+  // least an hour). Checked at most every `sweep_interval`, from StartBlobUpload; zero turns
+  // the automatic sweep off (SweepTemporaryBlobs still works).
+  std::chrono::seconds temp_blob_ttl{6 * 3600};
+  std::chrono::seconds sweep_interval{1800};
   size_t read_connections = 4;  // kept idle in the read pool (more are opened on demand)
 };
 
