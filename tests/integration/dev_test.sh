@@ -4,7 +4,7 @@
 # Starts `atcr dev --port-base N` (dev PLC, PDS, hold, AppView as child processes) in a temp
 # dir, then: the dev account file exists with an app password; skopeo pushes a 3-layer image
 # and a multi-arch index with the app password and pulls them back anonymously (public hold)
-# with identical digests and blob sets; the manifest and tag are io.atcr.manifest /
+# with identical digests and blob sets; podman builds and pushes, buildah pulls; the manifest and tag are io.atcr.manifest /
 # io.atcr.tag records in the dev account's repo on the PDS (read through its XRPC, holdDid set
 # to the hold); a wrong password and a push into another namespace are refused; after a
 # SIGTERM and a restart on the same data dir the account is reused and the image still pulls.
@@ -53,6 +53,23 @@ expect_ok "pull the index back" \
 expect_eq "index blob set after roundtrip" "$(layout_reachable "$W/multi" multi)" "$(layout_blobs "$W/pulled-multi")"
 raw=$("${SK[@]}" inspect --raw --tls-verify=false "docker://$REG/dev.test/tools/multi:multi")
 expect_eq "index digest" "$multi_digest" "sha256:$(printf '%s' "$raw" | sha256sum | cut -d' ' -f1)"
+
+# podman builds and pushes with the app password; buildah pulls it back.
+if command -v podman >/dev/null && command -v buildah >/dev/null && command -v busybox >/dev/null; then
+  STORE=(--root "$W/storage" --runroot "$W/run" --storage-driver vfs)
+  PM=(podman "${STORE[@]}" --cgroup-manager cgroupfs --events-backend file --tmpdir "$W/tmp")
+  mkdir -p "$W/tmp" "$W/pbuild"
+  cp "$(command -v busybox)" "$W/pbuild/busybox"
+  printf '%s\n' 'FROM scratch' 'COPY busybox /bin/busybox' 'CMD ["/bin/busybox", "true"]' >"$W/pbuild/Containerfile"
+  expect_ok "podman build" "${PM[@]}" build --isolation chroot -t localhost/bb:v1 "$W/pbuild"
+  expect_ok "podman push with the app password" "${PM[@]}" push --tls-verify=false --creds "dev.test:$APP" \
+    --digestfile "$W/podman.digest" localhost/bb:v1 "docker://$REG/dev.test/podman:v1"
+  raw=$("${SK[@]}" inspect --raw --tls-verify=false "docker://$REG/dev.test/podman:v1")
+  expect_eq "podman-pushed manifest digest" "$(cat "$W/podman.digest")" "sha256:$(printf '%s' "$raw" | sha256sum | cut -d' ' -f1)"
+  expect_ok "buildah pull" buildah "${STORE[@]}" pull --tls-verify=false "docker://$REG/dev.test/podman:v1"
+else
+  fail "podman, buildah and busybox are needed (scripts/bootstrap installs them)"
+fi
 
 # ---------------------------------------------------------------- records on the PDS
 records=$(curl -sf "$PDS_URL/xrpc/com.atproto.repo.listRecords?repo=$DID&collection=io.atcr.manifest&limit=100") \
