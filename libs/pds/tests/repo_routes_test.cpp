@@ -482,7 +482,8 @@ TEST_F(RepoRoutesTest, SubscribeReposLiveAndReplayOverWebSocket) {
       EXPECT_EQ(f->header.t, "#commit");
       seqs.push_back(*f->body.FindInt("seq"));
     }
-    co_await (*ws)->Close();
+    std::string bye;  // named: no defaulted temporary inside the co_await (GCC 12)
+    co_await (*ws)->Close(1000, std::move(bye));
     // Reconnect from the first one: the other two come again, from the store.
     std::string replay_url = url + "?cursor=" + std::to_string(seqs.empty() ? 0 : seqs[0]);
     auto again = co_await net::ConnectWebSocket(std::move(replay_url));
@@ -497,7 +498,8 @@ TEST_F(RepoRoutesTest, SubscribeReposLiveAndReplayOverWebSocket) {
       if (!f.ok()) break;
       seqs.push_back(*f->body.FindInt("seq"));
     }
-    co_await (*again)->Close();
+    std::string bye_again;
+    co_await (*again)->Close(1000, std::move(bye_again));
     // A cursor in the future: error frame, then the server closes.
     std::string future_url = url + "?cursor=999999";
     auto future = co_await net::ConnectWebSocket(std::move(future_url));
