@@ -71,7 +71,8 @@ Result<std::unique_ptr<AppView>> AppView::Open(AppViewConfig config, AppViewOpti
     ro.handle_overrides = config.handle_overrides;
     s->resolver = std::make_shared<identity::Resolver>(ro);
   }
-  s->names = std::make_shared<NameResolver>(s->resolver);
+  s->names = std::make_shared<NameResolver>(
+      s->resolver, std::chrono::seconds(std::min<int64_t>(config.identity_cache_seconds, 300)));
   s->pds = std::make_shared<PdsClient>(s->http);
   auto store = std::make_shared<SessionStore>(db, box);
   s->sessions = std::make_shared<SessionManager>(s->pds, store);
@@ -106,7 +107,7 @@ Result<std::unique_ptr<AppView>> AppView::Open(AppViewConfig config, AppViewOpti
         },
         [weak_services](const std::string& did) {
           if (auto sv = weak_services.lock()) {
-            sv->resolver->Invalidate(did);
+            sv->names->Invalidate(did);
             sv->cache->InvalidateOwner(did);
           }
         },
@@ -172,6 +173,8 @@ void AppView::Stop() {
 
 namespace {
 
+constexpr int kMaxPullNotifications = 32;
+
 // "/v2/<name>/manifests/<ref>" -> name.
 std::string ManifestName(std::string_view path) {
   if (!path.starts_with("/v2/")) return {};
@@ -190,16 +193,21 @@ net::Task<net::Response> AppView::HandleV2(net::Request& req) {
     auto digest_header = resp.headers.Get("Docker-Content-Digest");
     if (!name.empty() && digest_header) {
       auto digest = oci::Digest::Parse(*digest_header);
-      if (digest.ok()) {
+      auto in_flight = pull_notifications_;
+      if (digest.ok() && in_flight->fetch_add(1) >= kMaxPullNotifications) {
+        in_flight->fetch_sub(1);
+        spdlog::debug("appview: too many pull notifications in flight; {} not reported", name);
+      } else if (digest.ok()) {
         auto store = manifests_;
         oci::Digest d = *digest;
         auto ex = co_await boost::asio::this_coro::executor;
         boost::asio::co_spawn(
             ex,
-            [store, name, d]() -> net::Task<void> {
+            [store, name, d, in_flight]() -> net::Task<void> {
               std::string n = name;
               oci::Digest dd = d;
               Status st = co_await store->NotifyPull(std::move(n), std::move(dd));
+              in_flight->fetch_sub(1);
               if (!st.ok()) {
                 spdlog::info("appview: notifyManifest(pull) for {}@{} failed: {}", name, d.str(),
                              st.error().message);

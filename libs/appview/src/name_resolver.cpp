@@ -26,8 +26,21 @@ Result<std::pair<std::string, std::string>> SplitRepositoryName(std::string_view
   return std::make_pair(std::move(id), std::move(repo));
 }
 
-NameResolver::NameResolver(std::shared_ptr<identity::Resolver> resolver)
-    : resolver_(std::move(resolver)) {}
+NameResolver::NameResolver(std::shared_ptr<identity::Resolver> resolver, std::chrono::seconds ttl)
+    : resolver_(std::move(resolver)), ttl_(ttl) {}
+
+void NameResolver::Invalidate(const std::string& did) {
+  resolver_->Invalidate(did);
+  std::lock_guard lock(mu_);
+  for (auto it = cache_.begin(); it != cache_.end();) {
+    if (it->second.did == did) {
+      resolver_->Invalidate(it->first);
+      it = cache_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
 
 net::Task<Result<identity::Identity>> NameResolver::ResolveIdentity(std::string_view id) {
   std::string key(id);
@@ -52,6 +65,14 @@ net::Task<Result<identity::Identity>> NameResolver::ResolveIdentity(std::string_
 net::Task<Result<RepositoryOwner>> NameResolver::Resolve(std::string_view name) {
   auto split = SplitRepositoryName(name);
   if (!split.ok()) co_return split.error();
+  {
+    std::lock_guard lock(mu_);
+    auto it = cache_.find(split->first);
+    if (it != cache_.end() && it->second.expires > std::chrono::steady_clock::now()) {
+      co_return RepositoryOwner{it->second.did, it->second.handle, it->second.pds_endpoint,
+                                std::move(split->second)};
+    }
+  }
   auto ident = co_await ResolveIdentity(split->first);
   if (!ident.ok()) co_return ident.error();
   RepositoryOwner owner;
@@ -59,6 +80,10 @@ net::Task<Result<RepositoryOwner>> NameResolver::Resolve(std::string_view name) 
   owner.handle = ident->handle;
   owner.pds_endpoint = ident->pds_endpoint;
   owner.repository = std::move(split->second);
+  std::lock_guard lock(mu_);
+  if (cache_.size() > 100000) cache_.clear();
+  cache_[split->first] = {owner.did, owner.handle, owner.pds_endpoint,
+                          std::chrono::steady_clock::now() + ttl_};
   co_return owner;
 }
 

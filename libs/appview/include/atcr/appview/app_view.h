@@ -6,6 +6,7 @@
 // their own HttpClient/Resolver. Thread-safe; Register before the server starts.
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "atcr/appview/config.h"
@@ -60,6 +61,9 @@ class AppView {
   std::shared_ptr<TokenService> tokens_;
   std::shared_ptr<registry::DistributionApi> api_;
   std::unique_ptr<FirehoseWatcher> firehose_;
+  // Pull notifications in flight; beyond kMaxPullNotifications new ones are dropped, so a
+  // flood of manifest GETs cannot turn into a flood of PDS and hold calls.
+  std::shared_ptr<std::atomic<int>> pull_notifications_ = std::make_shared<std::atomic<int>>(0);
   struct Background;
   std::unique_ptr<Background> background_;
 };

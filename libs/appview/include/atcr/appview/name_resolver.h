@@ -5,7 +5,10 @@
 // Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,15 +32,28 @@ Result<std::pair<std::string, std::string>> SplitRepositoryName(std::string_view
 
 class NameResolver {
  public:
-  explicit NameResolver(std::shared_ptr<identity::Resolver> resolver);
+  // Resolved identities are also kept here for `ttl` (no coroutine or document copy on the
+  // warm path); Invalidate drops a DID (an #identity event) from here and from the resolver.
+  explicit NameResolver(std::shared_ptr<identity::Resolver> resolver,
+                        std::chrono::seconds ttl = std::chrono::seconds(60));
 
   net::Task<Result<RepositoryOwner>> Resolve(std::string_view name);
   // The identity alone ("alice.test" or a DID).
   net::Task<Result<identity::Identity>> ResolveIdentity(std::string_view id);
   identity::Resolver& resolver() { return *resolver_; }
+  void Invalidate(const std::string& did);
 
  private:
+  struct Entry {
+    std::string did;
+    std::string handle;
+    std::string pds_endpoint;
+    std::chrono::steady_clock::time_point expires;
+  };
   std::shared_ptr<identity::Resolver> resolver_;
+  std::chrono::seconds ttl_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> cache_;  // handle or DID -> owner
 };
 
 }  // namespace atcr::appview
