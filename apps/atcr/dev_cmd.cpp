@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -103,11 +104,11 @@ std::string Tail(const std::string& path, size_t lines) {
 }
 
 // Polls url until it answers 200; fails when the child exits or after `seconds`.
-Status WaitHealthy(net::HttpClient& http, const Child& child, const std::string& url,
-                   int seconds) {
+Status WaitHealthy(net::HttpClient& http, Child& child, const std::string& url, int seconds) {
   for (int i = 0; i < seconds * 10; ++i) {
     int status = 0;
     if (::waitpid(child.pid, &status, WNOHANG) == child.pid) {
+      child.pid = -1;  // reaped: StopAll must not wait for it
       return Error(ErrorCode::kUnavailable, child.name + " exited during start; last lines of " +
                                                 child.log + ":\n" + Tail(child.log, 15));
     }
@@ -201,7 +202,8 @@ void StopAll(std::vector<Child>& children) {
     int status = 0;
     bool gone = false;
     for (int i = 0; i < 150; ++i) {
-      if (::waitpid(it->pid, &status, WNOHANG) == it->pid) {
+      pid_t r = ::waitpid(it->pid, &status, WNOHANG);
+      if (r == it->pid || (r < 0 && errno == ECHILD)) {
         gone = true;
         break;
       }
