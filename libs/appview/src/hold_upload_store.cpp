@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "atcr/base/time.h"
 #include "atcr/oci/name.h"
@@ -339,6 +342,41 @@ Task<Result<size_t>> HoldUploadStore::CleanupStale(int64_t max_age_seconds) {
   co_return removed;
 }
 
+Task<Result<std::string>> HoldUploadStore::SendPart(std::string did, HoldInfo hold,
+                                                   std::string upload_id, int number,
+                                                   std::string bytes, bool* presign) {
+  if (*presign) {
+    std::function<Task<Result<PartUrl>>(std::string)> get_url =
+        [this, hold, upload_id, number](std::string token) -> Task<Result<PartUrl>> {
+      HoldInfo h = hold;
+      std::string u = upload_id;
+      co_return co_await s_->holds->GetPartUploadUrl(std::move(h), std::move(token),
+                                                     std::move(u), number);
+    };
+    std::string lxm = "io.atcr.hold.getPartUploadUrl";
+    auto url = co_await WithHoldToken<PartUrl>(*s_, did, hold, lxm, std::move(get_url));
+    if (url.ok()) {
+      PartUrl u = std::move(*url);
+      co_return co_await s_->holds->PutPresignedPart(std::move(u), std::move(bytes));
+    }
+    spdlog::debug("appview: hold {} offers no part URLs ({}); using uploadPart", hold.did,
+                  url.error().message);
+    *presign = false;
+    std::lock_guard lock(mu_);
+    no_presign_until_[hold.did] = UnixSeconds() + 600;
+  }
+  std::function<Task<Result<std::string>>(std::string)> put_part =
+      [this, hold, upload_id, number, bytes](std::string token) -> Task<Result<std::string>> {
+    HoldInfo h = hold;
+    std::string u = upload_id;
+    std::string b = bytes;
+    co_return co_await s_->holds->UploadPart(std::move(h), std::move(token), std::move(u), number,
+                                             std::move(b));
+  };
+  std::string lxm = "io.atcr.hold.uploadPart";
+  co_return co_await WithHoldToken<std::string>(*s_, did, hold, lxm, std::move(put_part));
+}
+
 Task<Status> HoldUploadStore::SendToHold(std::string did, std::string hold_did,
                                          std::string spool_path, oci::Digest digest,
                                          uint64_t size) {
@@ -379,63 +417,48 @@ Task<Status> HoldUploadStore::SendToHold(std::string did, std::string hold_did,
     auto it = no_presign_until_.find(hold_did);
     if (it != no_presign_until_.end() && it->second > UnixSeconds()) presign = false;
   }
+  // Parts go out three at a time (their bytes are read from the spool as each is
+  // sent), so the hold writes one part while the next is on the wire.
   const uint64_t part_size = s_->upload_part_bytes;
+  const uint64_t part_count = size == 0 ? 1 : (size + part_size - 1) / part_size;
+  if (part_count > 10000) {
+    co_return InvalidArgument("a blob of " + std::to_string(size) + " bytes needs more than 10000 "
+                                  "parts of " + std::to_string(part_size) + " bytes",
+                              "SIZE_INVALID");
+  }
   std::vector<UploadedPart> parts;
   Status failed;
-  for (uint64_t off = 0, part = 1; off < size || part == 1; ++part) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(size - off, part_size));
-    Result<std::string> bytes = std::string();
-    co_await net::RunBlocking([&] { bytes = ReadAt(fd, off, n); });
-    if (!bytes.ok()) {
-      failed = bytes.error();
-      break;
-    }
-    std::string id = *upload_id;
-    int number = static_cast<int>(part);
-    Result<std::string> etag = std::string();
-    if (presign) {
-      std::function<Task<Result<PartUrl>>(std::string)> get_url =
-          [this, hold, id, number](std::string token) -> Task<Result<PartUrl>> {
-        HoldInfo h = hold;
-        std::string u = id;
-        co_return co_await s_->holds->GetPartUploadUrl(std::move(h), std::move(token),
-                                                       std::move(u), number);
-      };
-      std::string lxm = "io.atcr.hold.getPartUploadUrl";
-      auto url = co_await WithHoldToken<PartUrl>(*s_, did, hold, lxm, std::move(get_url));
-      if (url.ok()) {
-        std::string body = *bytes;
-        PartUrl u = std::move(*url);
-        etag = co_await s_->holds->PutPresignedPart(std::move(u), std::move(body));
-      } else {
-        spdlog::debug("appview: hold {} offers no presigned part URLs ({}); using uploadPart",
-                      hold_did, url.error().message);
-        presign = false;
-        std::lock_guard lock(mu_);
-        no_presign_until_[hold_did] = UnixSeconds() + 600;
+  uint64_t next_part = 0;  // 0-based; the strand serializes the workers between co_awaits
+  auto worker = [&]() -> Task<void> {
+    for (;;) {
+      if (!failed.ok() || next_part >= part_count) co_return;
+      const uint64_t index = next_part++;
+      const uint64_t off = index * part_size;
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(size - off, part_size));
+      Result<std::string> bytes = std::string();
+      co_await net::RunBlocking([&] { bytes = ReadAt(fd, off, n); });
+      if (!bytes.ok()) {
+        if (failed.ok()) failed = bytes.error();
+        co_return;
       }
+      std::string d = did;
+      std::string id = *upload_id;
+      std::string b = std::move(*bytes);
+      auto etag = co_await SendPart(std::move(d), hold, std::move(id),
+                                    static_cast<int>(index + 1), std::move(b), &presign);
+      if (!etag.ok()) {
+        if (failed.ok()) failed = etag.error();
+        co_return;
+      }
+      parts.push_back({static_cast<int>(index + 1), std::move(*etag)});
     }
-    if (!presign) {
-      std::string body = std::move(*bytes);
-      std::function<Task<Result<std::string>>(std::string)> put_part =
-          [this, hold, id, number, body](std::string token) -> Task<Result<std::string>> {
-        HoldInfo h = hold;
-        std::string u = id;
-        std::string b = body;
-        co_return co_await s_->holds->UploadPart(std::move(h), std::move(token), std::move(u),
-                                                 number, std::move(b));
-      };
-      std::string lxm = "io.atcr.hold.uploadPart";
-      etag = co_await WithHoldToken<std::string>(*s_, did, hold, lxm, std::move(put_part));
-    }
-    if (!etag.ok()) {
-      failed = etag.error();
-      break;
-    }
-    parts.push_back({number, *etag});
-    off += n;
-    if (off >= size) break;
+  };
+  {
+    using namespace boost::asio::experimental::awaitable_operators;
+    co_await (worker() && worker() && worker());
   }
+  std::sort(parts.begin(), parts.end(),
+            [](const UploadedPart& a, const UploadedPart& b) { return a.part_number < b.part_number; });
   if (failed.ok()) {
     std::vector<UploadedPart> p = parts;
     std::function<Task<Result<bool>>(std::string)> complete =

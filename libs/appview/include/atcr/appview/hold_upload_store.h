@@ -37,6 +37,11 @@ class HoldUploadStore : public registry::UploadStore,
   Task<Status> SendToHold(std::string did, std::string hold_did, std::string spool_path,
                           oci::Digest digest, uint64_t size);
 
+  // One part: through a URL from getPartUploadUrl while *presign holds (cleared for good when
+  // the hold offers none), else through uploadPart. Returns the part's ETag.
+  Task<Result<std::string>> SendPart(std::string did, HoldInfo hold, std::string upload_id,
+                                     int number, std::string bytes, bool* presign);
+
   struct State {
     Hasher hasher = Hasher(HashAlgorithm::kSha256);
     uint64_t size = 0;
