@@ -82,13 +82,22 @@ void TokenService::Register(net::Router& router) {
 
 Task<Result<std::string>> TokenService::Login(std::string identifier, std::string password) {
   std::string key = Sha256Hex(salt_ + "\n" + identifier + "\n" + password);
+  std::string remembered;
   {
     std::lock_guard lock(mu_);
     auto it = logins_.find(key);
     if (it != logins_.end()) {
-      if (it->second.second > std::chrono::steady_clock::now()) co_return it->second.first;
-      logins_.erase(it);
+      if (it->second.second > std::chrono::steady_clock::now()) remembered = it->second.first;
+      if (remembered.empty()) logins_.erase(it);
     }
+  }
+  if (!remembered.empty()) {
+    // Only while the PDS session it stands for is alive; a session the PDS ended (refresh
+    // refused) needs a real login again.
+    auto session = co_await s_->sessions->Current(remembered);
+    if (session.ok()) co_return remembered;
+    std::lock_guard lock(mu_);
+    logins_.erase(key);
   }
   auto ident = co_await s_->names->ResolveIdentity(identifier);
   if (!ident.ok()) {

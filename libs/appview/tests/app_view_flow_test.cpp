@@ -279,6 +279,22 @@ TEST_F(FlowTest, AnExpiredAccessTokenIsRefreshedOnce) {
   EXPECT_TRUE(pds_->Record(alice_, "io.atcr.tag", "app:v2"));
 }
 
+TEST_F(FlowTest, ASessionThePdsEndedNeedsARealLoginAgain) {
+  std::string token = AliceToken();
+  std::string first = PushImage(token, "alice.test/app", "v1", "a");
+  pds_->ExpireAccessTokens();
+  pds_->RevokeRefreshTokens();
+  // The refresh is refused: the session is dropped and the tag write fails.
+  Reply r = client_->PutManifest(token, "alice.test/app", "again", first);
+  EXPECT_EQ(r.status, 401) << r.body;
+  EXPECT_NE(r.body.find("log in"), std::string::npos) << r.body;
+  // The same credentials again: the remembered login is not trusted without a session.
+  token = AliceToken();
+  EXPECT_EQ(pds_->calls("com.atproto.server.createSession"), 2);
+  PushImage(token, "alice.test/app", "v2", "b");
+  EXPECT_TRUE(pds_->Record(alice_, "io.atcr.tag", "app:v2"));
+}
+
 TEST_F(FlowTest, CrossRepositoryMountOnTheSameHold) {
   std::string token = client_->Token(
       "alice.test", "alice-app-pw",

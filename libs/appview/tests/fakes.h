@@ -155,6 +155,11 @@ class FakePds {
     std::lock_guard lock(mu_);
     access_.clear();
   }
+  // Every refresh token issued so far is refused from now on.
+  void RevokeRefreshTokens() {
+    std::lock_guard lock(mu_);
+    refresh_.clear();
+  }
   int calls(const std::string& nsid) {
     std::lock_guard lock(mu_);
     return calls_[nsid];
