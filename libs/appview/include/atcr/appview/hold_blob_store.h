@@ -1,12 +1,7 @@
-// HoldBlobStore: registry::BlobStore for the AppView. Bytes live on holds; the AppView keeps
-// per-repository links (index.h) saying which blobs a repository may read and on which hold.
-// Links come from uploads through this AppView, from mounts, and from manifests it serves
-// (their holdDid), so images pushed elsewhere pull too. A read never carries bytes: a public
-// hold gets the client redirected (307) to the hold's com.atproto.sync.getBlob, which in turn
-// redirects to S3 or a hold-signed URL; a private hold is asked for that short-lived URL with
-// the owner's service token and the client is redirected straight to it. A delete removes
-// only the repository's link (BLOB_UNKNOWN afterwards); reclaiming bytes is the hold's GC.
-// Thread-safe.
+// HoldBlobStore: registry::BlobStore over holds. Per-repository links (index.h) say which
+// blobs a repository may read and on which hold; reads are 307 redirects (public hold: its
+// getBlob URL; private hold: the short-lived URL it hands the AppView), never bytes; a delete
+// only unlinks (the hold's GC reclaims). Used by AppView. Thread-safe. See README.md.
 #pragma once
 
 #include <memory>

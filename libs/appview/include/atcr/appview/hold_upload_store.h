@@ -1,13 +1,8 @@
-// HoldUploadStore: registry::UploadStore that lands blobs on a hold. A hold's multipart
-// upload must be started with the blob's digest (io.atcr.hold.initiateUpload), which a
-// chunked OCI upload only names at its closing PUT, so the bytes are spooled to
-// DATA/uploads/<id> while they arrive (hashed as they pass) and sent to the hold at commit:
-// initiateUpload, then parts of uploads.part_size — straight to object storage through
-// getPartUploadUrl when the hold offers presigned URLs, else through uploadPart — then
-// completeUpload (the hold verifies the digest again), all with service tokens from the
-// owner's PDS. The push hold is the owner's profile defaultHold, else the AppView's default.
-// Sessions survive a restart (rows in the index, bytes in the spool; the digest state is
-// rebuilt by re-reading the spool). Thread-safe; one Upload handle per request.
+// HoldUploadStore: registry::UploadStore that lands blobs on a hold. Bytes are spooled to
+// DATA/uploads/<id> and hashed as they arrive (initiateUpload needs the final digest), then sent
+// at commit as multipart (presigned/hold-signed part URLs, else uploadPart) with service tokens
+// from the owner's PDS. Sessions survive restarts. Used by AppView. Thread-safe; one Upload
+// handle per request. See README.md "Life of a push".
 #pragma once
 
 #include <map>

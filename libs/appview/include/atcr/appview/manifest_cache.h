@@ -1,10 +1,7 @@
-// ManifestCache: what the pull path needs from PDS records, in memory — tag -> digest, and
-// (repository, digest) -> the exact manifest bytes with their media type, record key and hold
-// — so a warm manifest GET or HEAD makes no network call. Entries are dropped when the AppView
-// writes or deletes the records (push, delete) and when the owner's PDS firehose shows a
-// change to the record key (InvalidateRecord); a per-owner generation keeps a read that raced
-// one of those out of the cache. Bounded by bytes (least recently used out first).
-// Thread-safe.
+// ManifestCache: tag -> digest and (repository, digest) -> exact manifest bytes, in memory,
+// so a warm manifest GET or HEAD makes no network call. Entries drop when their record changes
+// (own writes, the owner's firehose); a per-owner generation keeps a read that raced such a
+// change out. Bounded by bytes (LRU). Used by PdsManifestStore. Thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -1,10 +1,8 @@
-// PdsClient: the XRPC calls the AppView makes on a user's PDS — any PDS (the reference one,
-// bsky.social, atcr's own): com.atproto.server.createSession / refreshSession /
-// getServiceAuth, com.atproto.repo.getRecord / putRecord / deleteRecord / listRecords /
-// uploadBlob and com.atproto.sync.getBlob. Stateless wire calls over one shared HttpClient;
-// sessions, refresh and token caching live in session_manager.h and service_tokens.h.
-// Errors are the PDS's own: Error::wire carries the XRPC error name (RecordNotFound,
-// ExpiredToken, InvalidToken, AuthenticationRequired, ...). Thread-safe.
+// PdsClient: the XRPC calls the AppView makes on any user's PDS — createSession,
+// refreshSession, getServiceAuth, repo get/put/delete/listRecords, uploadBlob, sync.getBlob.
+// Stateless wire calls over one shared HttpClient; errors keep the PDS's XRPC error name in
+// Error::wire (RecordNotFound, ExpiredToken, ...). Sessions and token caching live in
+// session_manager.h and service_tokens.h. Thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -1,13 +1,8 @@
-// PdsManifestStore: registry::ManifestStore over the owners' own PDS repos. A repository
-// name "<handle-or-DID>/<repo>" is resolved to its owner; a manifest is an io.atcr.manifest
-// record (every lexicon field, validated against the lexicon before it is written) plus the
-// exact bytes as a PDS blob (manifestBlob); a tag is an io.atcr.tag record whose key is
-// derived from (repository, tag), so retagging overwrites it (records.h). Reads go to the
-// owner's PDS with no credentials and are cached (manifest_cache.h): a warm GET makes no
-// network call. Records are found by their derived keys first and, failing that, by scanning
-// the collection, so records ATCR wrote under other keys are served too. Writes use the
-// owner's stored PDS session (only the owner may push, see token_service.h); a push also
-// tells the hold (io.atcr.hold.notifyManifest, which enforces the quota). Thread-safe.
+// PdsManifestStore: registry::ManifestStore over the image owners' own PDS repos — manifests
+// as io.atcr.manifest records plus their exact bytes as a PDS blob, tags as io.atcr.tag
+// records (records.h), validated against the lexicons before writing; reads cached in
+// ManifestCache so a warm GET makes no network call. Writes use the owner's PDS session and
+// tell the hold (notifyManifest). Used by AppView. Thread-safe. See README.md.
 #pragma once
 
 #include <memory>

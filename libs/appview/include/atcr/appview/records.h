@@ -1,16 +1,12 @@
 // The io.atcr.* records the AppView writes into a user's repo and reads back: building them
-// from a pushed manifest (every field of the lexicon), their record keys, and parsing records
-// written by atcr or by ATCR (including the deprecated holdEndpoint and manifestDigest).
-// Pure functions; thread-safe.
+// from a pushed manifest (every lexicon field), their record keys, and parsing records written
+// by atcr or by ATCR (including the deprecated holdEndpoint and manifestDigest). Used by the
+// manifest store and Profiles. Pure functions; thread-safe.
 //
-// Record keys (ATCR does not document its scheme; these are atcr's, and readers never depend
-// on them — ATCR-written records are found by their fields, see pds_manifest_store.h):
-//   io.atcr.manifest  a TID derived from SHA-256(repository "@" digest): valid for the
-//                     lexicon's `tid` key type, deterministic, so re-pushing a manifest
-//                     overwrites its record and one digest in two repositories gets two records.
-//   io.atcr.tag       <repository with '/' -> '~'> ":" <tag>: readable and injective (neither a
-//                     repository name nor a tag can contain '~' or ':'), so retagging overwrites.
-//   io.atcr.sailor.profile  "self".
+// Record keys (ATCR documents none; readers never depend on them, README.md "Records"):
+//   io.atcr.manifest  TID derived from SHA-256(repository "@" digest): valid for the lexicon's
+//                     `tid` key, deterministic (re-push overwrites), distinct per repository.
+//   io.atcr.tag       <repository, '/' -> '~'> ":" <tag>: injective; retagging overwrites.
 #pragma once
 
 #include <cstdint>

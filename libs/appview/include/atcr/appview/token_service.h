@@ -1,16 +1,8 @@
-// TokenService: Docker token authentication for the AppView's registry front.
-//   GET /auth/token (and the OAuth2-form POST with grant_type=password): Basic credentials
-//   are a handle or DID plus an ATProto app password; the AppView logs in on the user's own
-//   PDS (createSession), keeps that session (session_manager.h), creates the user's
-//   io.atcr.sailor.profile when missing, and issues an ES256 registry token
-//   (registry_token.h) for the granted part of the requested scopes: everything
-//   (pull, push, delete) in the user's own namespace, pull elsewhere; without credentials,
-//   pull of repositories whose hold is public. A partial grant is not an error (oci.md §11.2).
-//   GET /auth/jwks.json: the token signing key.
-// As registry::Authenticator it checks those tokens on every /v2/ request and answers the
-// Bearer challenge (realm=<base>/auth/token, service=<service>, scope=...). A push or delete
-// into someone else's namespace is 403 DENIED; a missing or short-scoped token is 401.
-// Thread-safe.
+// TokenService: Docker token auth for the AppView. /auth/token logs the user in on their own
+// PDS with an app password and issues ES256 registry tokens (own namespace: pull, push,
+// delete; elsewhere: pull; anonymous: pull on public holds); as registry::Authenticator it
+// checks those tokens on every /v2/ request and writes the Bearer challenge. Used by AppView.
+// Thread-safe. Details: README.md "Authentication and scopes".
 #pragma once
 
 #include <chrono>
