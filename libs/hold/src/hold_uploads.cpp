@@ -220,6 +220,17 @@ Task<Response> Hold::Impl::CompleteUpload(Request& req) {
   }
   auto row = co_await OwnedUpload(*this, *access, *id);
   if (!row.ok()) co_return ErrorResponse(row.error());
+  if (row->digest != digest->str()) {
+    // The blob must be the one the upload was started for; the upload is discarded, as for
+    // bytes that do not hash to the digest (drivers that cannot tell do not need to).
+    std::string abort_id = *id;
+    (void)co_await storage->AbortUpload(std::move(abort_id));
+    (void)co_await internal::Blocking([&] { return index->RemoveUpload(*id); });
+    co_return ErrorResponse(InvalidRequest("upload " + *id + " was started for " + row->digest +
+                                               ", not " + digest->str() +
+                                               "; the upload was discarded",
+                                           "DigestMismatch"));
+  }
 
   std::string upload_id = *id;
   oci::Digest wanted = *digest;

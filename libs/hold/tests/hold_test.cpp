@@ -193,6 +193,29 @@ TEST_F(HoldTest, DigestMismatchDiscardsTheUpload) {
   EXPECT_EQ(Get(kOwner, "com.atproto.sync.getBlob", "cid=" + digest).error(), "BlobNotFound");
 }
 
+TEST_F(HoldTest, CompletingForAnotherDigestThanInitiatedIsAMismatch) {
+  std::string other = Blob(500, 'o');
+  std::string other_digest = oci::Digest::Sha256Of(AsBytes(other)).str();
+  Reply init = Post(kOwner, "io.atcr.hold.initiateUpload",
+                    {{"digest", "sha256:" + std::string(64, 'a')}});
+  std::string id(init.json.at("uploadId").as_string());
+  net::Headers h;
+  h.Set("Authorization", "Bearer " + Token(kOwner, "io.atcr.hold.uploadPart"));
+  h.Set("X-Upload-Id", id);
+  h.Set("X-Part-Number", "1");
+  Reply part = Send(Method::kPut, "/xrpc/io.atcr.hold.uploadPart", other, h);
+  ASSERT_EQ(part.status, 200);
+  // The bytes are fine for other_digest, but the upload was announced for another blob.
+  Reply done = Post(kOwner, "io.atcr.hold.completeUpload",
+                    {{"uploadId", id},
+                     {"digest", other_digest},
+                     {"parts", boost::json::array{boost::json::object{
+                                   {"partNumber", 1}, {"etag", part.json.at("etag")}}}}});
+  EXPECT_EQ(done.error(), "DigestMismatch");
+  EXPECT_EQ(Post(kOwner, "io.atcr.hold.abortUpload", {{"uploadId", id}}).error(), "UploadNotFound");
+  EXPECT_EQ(Get(kOwner, "com.atproto.sync.getBlob", "cid=" + other_digest).error(), "BlobNotFound");
+}
+
 TEST_F(HoldTest, AbortAndUploadOwnership) {
   AddCrew(kAlice, {"blob:read", "blob:write"});
   AddCrew(kBob, {"blob:read", "blob:write"});
