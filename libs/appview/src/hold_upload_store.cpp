@@ -455,7 +455,8 @@ Task<Status> HoldUploadStore::SendToHold(std::string did, std::string hold_did,
   };
   {
     using namespace boost::asio::experimental::awaitable_operators;
-    co_await (worker() && worker() && worker());
+    auto all = worker() && worker() && worker();
+    co_await std::move(all);
   }
   std::sort(parts.begin(), parts.end(),
             [](const UploadedPart& a, const UploadedPart& b) { return a.part_number < b.part_number; });

@@ -527,7 +527,8 @@ class FakeHold {
               ++self->calls_["com.atproto.sync.getBlob"];
             }
             if (!self->options_.is_public) {
-              auto auth = co_await self->CheckToken(req, "com.atproto.sync.getBlob");
+              std::string lxm = "com.atproto.sync.getBlob";
+              auto auth = co_await self->CheckToken(req, lxm);
               if (auth) co_return std::move(*auth);
             }
             std::string cid = req.Query("cid").value_or("");
