@@ -10,33 +10,16 @@
 #include <vector>
 
 #include "atcr/atproto/syntax.h"
+#include "atcr/base/config_text.h"
 
 namespace atcr::appview {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-Result<bool> ParseBool(std::string_view text) {
-  std::string v = Lower(text);
-  if (v == "true" || v == "yes" || v == "on" || v == "1") return true;
-  if (v == "false" || v == "no" || v == "off" || v == "0") return false;
-  return InvalidArgument("expected true or false, got \"" + std::string(text) + "\"");
-}
+auto& ParseBool = ParseConfigBool;
 
 Result<int> ParseInt(std::string_view text) {
-  if (text.empty() || text.size() > 9) return InvalidArgument("bad number \"" + std::string(text) + "\"");
-  int v = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return InvalidArgument("expected a number, got \"" + std::string(text) + "\"");
-    v = v * 10 + (c - '0');
-  }
-  return v;
+  ATCR_ASSIGN_OR_RETURN(int64_t v, ParseConfigCount(text, 999999999));
+  return static_cast<int>(v);
 }
 
 using Setter = std::function<Status(AppViewConfig&, const std::string&)>;

@@ -6,50 +6,21 @@
 #include <fstream>
 #include <sstream>
 
+#include "atcr/base/config_text.h"
+
 namespace atcr::pds {
 namespace {
 
 Result<bool> ParseBool(const std::string& key, const std::string& text) {
-  if (text == "true" || text == "yes" || text == "on" || text == "1") return true;
-  if (text == "false" || text == "no" || text == "off" || text == "0") return false;
-  return InvalidArgument(key + ": expected true or false, got \"" + text + "\"");
+  auto v = ParseConfigBool(text);
+  if (!v.ok()) return InvalidArgument(key + ": " + v.error().message);
+  return *v;
 }
 
 Result<uint64_t> ParseSize(const std::string& key, const std::string& text) {
-  size_t i = 0;
-  uint64_t v = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-    if (v > (UINT64_MAX - 9) / 10) return InvalidArgument(key + ": number too large");
-    v = v * 10 + static_cast<uint64_t>(text[i] - '0');
-    ++i;
-  }
-  if (i == 0) return InvalidArgument(key + ": expected a size such as 100MiB, got \"" + text + "\"");
-  std::string unit = text.substr(i);
-  uint64_t mul = 1;
-  if (unit.empty() || unit == "B") mul = 1;
-  else if (unit == "KiB") mul = 1024;
-  else if (unit == "MiB") mul = 1024 * 1024;
-  else if (unit == "GiB") mul = 1024ull * 1024 * 1024;
-  else if (unit == "KB") mul = 1000;
-  else if (unit == "MB") mul = 1000 * 1000;
-  else if (unit == "GB") mul = 1000ull * 1000 * 1000;
-  else return InvalidArgument(key + ": unknown size unit \"" + unit + "\"");
-  return v * mul;
-}
-
-std::vector<std::string> SplitList(const std::string& text) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : text) {
-    if (c == ',') {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-    } else if (c != ' ') {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) out.push_back(cur);
-  return out;
+  auto v = ParseByteSize(text);
+  if (!v.ok()) return InvalidArgument(key + ": " + v.error().message);
+  return *v;
 }
 
 Status CheckDomains(const std::vector<std::string>& domains) {
@@ -84,7 +55,7 @@ Status Set(PdsConfig& c, const std::string& key, const std::string& v) {
     }
     c.plc_url = v;
   } else if (key == "handle_domains") {
-    auto list = SplitList(v);
+    auto list = SplitConfigList(v);
     ATCR_TRY(CheckDomains(list));
     c.handle_domains = list;
   } else if (key == "invite_required") {
@@ -100,7 +71,7 @@ Status Set(PdsConfig& c, const std::string& key, const std::string& v) {
   } else if (key == "log_level") {
     c.log_level = v;
   } else if (key == "crawlers") {
-    c.crawlers = SplitList(v);
+    c.crawlers = SplitConfigList(v);
   } else {
     return InvalidArgument("unknown key \"" + key + "\"");
   }

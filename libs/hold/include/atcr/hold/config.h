@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "atcr/base/config_text.h"
 #include "atcr/base/result.h"
 
 namespace atcr::hold {
@@ -100,12 +101,10 @@ Status ValidateHoldConfig(HoldConfig& config);
 std::string DefaultHoldConfigYaml();
 
 // Helpers shared with the command line.
-// "host:port", "[v6]:port" or ":port" (all interfaces).
-Result<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view addr);
-// "90", "90s", "15m", "24h", "7d" -> seconds.
-Result<int64_t> ParseDurationSeconds(std::string_view text);
-// "512", "10MiB", "5GiB", "2GB" -> bytes (KB/MB/GB/TB decimal, KiB/MiB/GiB/TiB binary).
-Result<uint64_t> ParseByteSize(std::string_view text);
+// Addresses, durations and sizes parse as in every atcr config (atcr/base/config_text.h).
+using atcr::ParseByteSize;
+using atcr::ParseDurationSeconds;
+using atcr::SplitHostPort;
 // 2000000000 -> "2.0 GB", 5368709120 -> "5.4 GB" (decimal, one decimal place).
 std::string FormatByteSize(uint64_t bytes);
 // "name:size[:scan]" entries separated by ',' (the ATCR_HOLD_QUOTA_TIERS form).

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "atcr/base/config_text.h"
 #include "atcr/base/result.h"
 
 namespace atcr::registry {
@@ -36,11 +37,9 @@ Status ApplyRegistryConfigYaml(std::string_view yaml, RegistryConfig& config);
 // A commented YAML file listing every key with its default.
 std::string DefaultRegistryConfigYaml();
 
-// "host:port", "[v6]:port" or ":port" (all interfaces). Port must be 0..65535.
-Result<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view addr);
-// "90", "90s", "15m", "24h", "7d" -> seconds.
-Result<int64_t> ParseDurationSeconds(std::string_view text);
-// "0", "512", "10MiB", "5GiB", "1GB" -> bytes.
-Result<uint64_t> ParseByteSize(std::string_view text);
+// Addresses, durations and sizes parse as in every atcr config (atcr/base/config_text.h).
+using atcr::ParseByteSize;
+using atcr::ParseDurationSeconds;
+using atcr::SplitHostPort;
 
 }  // namespace atcr::registry
