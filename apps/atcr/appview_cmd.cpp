@@ -56,8 +56,8 @@ int ServeAppView(const AppViewFlags& flags) {
   auto av = appview::AppView::Open(cfg, options);
   if (!av.ok()) return FailAppView("data directory " + cfg.data + ": " + av.error().message);
   // One process per data directory: sessions and caches live in memory too.
-  int lock_fd = ::open((cfg.data + "/.atcr-appview.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC,
-                       0600);
+  int lock_fd =
+      ::open((cfg.data + "/.atcr-appview.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     return FailAppView("data directory " + cfg.data + " is in use by another atcr appview");
   }
@@ -78,36 +78,6 @@ int ServeAppView(const AppViewFlags& flags) {
   return 0;
 }
 
-int InitAppViewConfig(const std::string& output, bool force) {
-  std::string text = appview::DefaultAppViewConfigYaml();
-  if (output.empty() || output == "-") {
-    std::fputs(text.c_str(), stdout);
-    return 0;
-  }
-  if (!force && std::ifstream(output).good()) {
-    std::fprintf(stderr, "atcr config init appview: %s exists (use --force)\n", output.c_str());
-    return 1;
-  }
-  std::ofstream out(output, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) {
-    std::fprintf(stderr, "atcr config init appview: cannot write %s\n", output.c_str());
-    return 1;
-  }
-  std::printf("wrote %s\n", output.c_str());
-  return 0;
-}
-
-// `config` and `config init` are shared with the other servers' *_cmd.cpp files.
-CLI::App* GetOrAddSubcommand(CLI::App* parent, const std::string& name, const std::string& help) {
-  try {
-    return parent->get_subcommand(name);
-  } catch (const CLI::OptionNotFound&) {
-    return parent->add_subcommand(name, help);
-  }
-}
-
 CommandRegistration kAppView(130, [](CLI::App& root, int* exit_code) {
   auto* cmd = root.add_subcommand("appview", "the AppView: registry front over PDSes and holds");
   cmd->require_subcommand(1);
@@ -125,16 +95,8 @@ CommandRegistration kAppView(130, [](CLI::App& root, int* exit_code) {
   serve->add_option("--plc-url", flags->plc_url, "PLC directory URL");
   serve->callback([flags, exit_code] { *exit_code = ServeAppView(*flags); });
 
-  auto* config = GetOrAddSubcommand(&root, "config", "configuration files");
-  auto* init = GetOrAddSubcommand(config, "init", "print or write a commented default config");
-  auto output = std::make_shared<std::string>();
-  auto force = std::make_shared<bool>(false);
-  auto* init_appview = init->add_subcommand("appview", "the AppView's config (appview serve)");
-  init_appview->add_option("-o,--output", *output, "file to write (default: stdout)");
-  init_appview->add_flag("-f,--force", *force, "overwrite an existing file");
-  init_appview->callback([output, force, exit_code] {
-    *exit_code = InitAppViewConfig(*output, *force);
-  });
+  AddConfigInit(root, exit_code, "appview", "the AppView's config (appview serve)",
+                [] { return appview::DefaultAppViewConfigYaml(); });
 });
 
 }  // namespace

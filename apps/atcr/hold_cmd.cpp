@@ -57,8 +57,8 @@ int Serve(const HoldFlags& flags) {
   auto identity = hold::LoadHoldIdentity(cfg.public_url, cfg.data_dir);
   if (!identity.ok()) return Fail(identity.error().message);
   // One process per data directory: the index, upload state and GC assume a single writer.
-  int lock_fd = ::open((cfg.data_dir + "/.atcr-hold.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC,
-                       0600);
+  int lock_fd =
+      ::open((cfg.data_dir + "/.atcr-hold.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     return Fail("data directory " + cfg.data_dir + " is in use by another atcr hold process");
   }
@@ -117,12 +117,12 @@ int Serve(const HoldFlags& flags) {
   std::optional<hold::GcScheduler> gc;
   if (cfg.gc_enabled) {
     const auto interval = std::chrono::seconds(cfg.gc_interval_seconds);
-    const auto first = std::min(interval, std::chrono::seconds(std::max<int64_t>(
-                                              cfg.gc_grace_seconds, 600)));
+    const auto first =
+        std::min(interval, std::chrono::seconds(std::max<int64_t>(cfg.gc_grace_seconds, 600)));
     gc.emplace((*h)->gc(), interval, cfg.gc_dry_run, first);
   }
-  spdlog::info("hold: {} at {} (listening on {}), storage {} in {}, {} hold, GC {}",
-               identity->did, cfg.public_url, cfg.addr, cfg.storage_driver, storage_where,
+  spdlog::info("hold: {} at {} (listening on {}), storage {} in {}, {} hold, GC {}", identity->did,
+               cfg.public_url, cfg.addr, cfg.storage_driver, storage_where,
                cfg.is_public ? "public" : "private",
                cfg.gc_enabled ? (cfg.gc_dry_run ? "dry-run" : "on") : "off");
   st = server.RunUntilSignal();
@@ -131,37 +131,6 @@ int Serve(const HoldFlags& flags) {
   if (!st.ok()) return Fail(st.error().message);
   spdlog::info("hold: stopped");
   return 0;
-}
-
-int InitConfig(const std::string& output, bool force) {
-  std::string text = hold::DefaultHoldConfigYaml();
-  if (output.empty() || output == "-") {
-    std::fputs(text.c_str(), stdout);
-    return 0;
-  }
-  if (!force && std::ifstream(output).good()) {
-    std::fprintf(stderr, "atcr config init hold: %s exists (use --force)\n", output.c_str());
-    return 1;
-  }
-  std::ofstream out(output, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) {
-    std::fprintf(stderr, "atcr config init hold: cannot write %s\n", output.c_str());
-    return 1;
-  }
-  std::printf("wrote %s\n", output.c_str());
-  return 0;
-}
-
-// `config` and `config init` are shared with the other servers' *_cmd.cpp files: whoever
-// registers first creates them.
-CLI::App* GetOrAdd(CLI::App* parent, const std::string& name, const std::string& help) {
-  try {
-    return parent->get_subcommand(name);
-  } catch (const CLI::OptionNotFound&) {
-    return parent->add_subcommand(name, help);
-  }
 }
 
 CommandRegistration kHold(110, [](CLI::App& root, int* exit_code) {
@@ -177,14 +146,8 @@ CommandRegistration kHold(110, [](CLI::App& root, int* exit_code) {
   serve->add_option("--public-url", flags->public_url, "public base URL (server.public_url)");
   serve->callback([flags, exit_code] { *exit_code = Serve(*flags); });
 
-  auto* config = GetOrAdd(&root, "config", "configuration files");
-  auto* init = GetOrAdd(config, "init", "print or write a commented default config");
-  auto output = std::make_shared<std::string>();
-  auto force = std::make_shared<bool>(false);
-  auto* init_hold = init->add_subcommand("hold", "the hold's config (hold serve)");
-  init_hold->add_option("-o,--output", *output, "file to write (default: stdout)");
-  init_hold->add_flag("-f,--force", *force, "overwrite an existing file");
-  init_hold->callback([output, force, exit_code] { *exit_code = InitConfig(*output, *force); });
+  AddConfigInit(root, exit_code, "hold", "the hold's config (hold serve)",
+                [] { return hold::DefaultHoldConfigYaml(); });
 });
 
 }  // namespace

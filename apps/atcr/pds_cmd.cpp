@@ -57,37 +57,8 @@ int Serve(const ServeFlags& flags) {
   return 0;
 }
 
-int InitConfig(const std::string& output, bool force) {
-  std::string text = pds::DefaultPdsConfigYaml();
-  if (output.empty() || output == "-") {
-    std::fputs(text.c_str(), stdout);
-    return 0;
-  }
-  if (!force && std::ifstream(output).good()) {
-    std::fprintf(stderr, "atcr config init pds: %s exists (use --force)\n", output.c_str());
-    return 1;
-  }
-  std::ofstream out(output, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) {
-    std::fprintf(stderr, "atcr config init pds: cannot write %s\n", output.c_str());
-    return 1;
-  }
-  std::printf("wrote %s\n", output.c_str());
-  return 0;
-}
-
-CLI::App* GetOrAdd(CLI::App* parent, const std::string& name, const std::string& help) {
-  try {
-    return parent->get_subcommand(name);
-  } catch (const CLI::OptionNotFound&) {
-    return parent->add_subcommand(name, help);
-  }
-}
-
 CommandRegistration kPds(120, [](CLI::App& root, int* exit_code) {
-  auto* pds = GetOrAdd(&root, "pds", "ATProto PDS: accounts, repos, sync, firehose");
+  auto* pds = GetOrAddSubcommand(&root, "pds", "ATProto PDS: accounts, repos, sync, firehose");
   pds->require_subcommand(1);
   auto flags = std::make_shared<ServeFlags>();
   auto* serve = pds->add_subcommand("serve", "serve a multi-account PDS");
@@ -102,14 +73,8 @@ CommandRegistration kPds(120, [](CLI::App& root, int* exit_code) {
                     "handle suffix accounts may use, e.g. .test (repeatable)");
   serve->callback([flags, exit_code] { *exit_code = Serve(*flags); });
 
-  auto* config = GetOrAdd(&root, "config", "configuration files");
-  auto* init = GetOrAdd(config, "init", "print or write a commented default config");
-  auto output = std::make_shared<std::string>();
-  auto force = std::make_shared<bool>(false);
-  auto* init_pds = init->add_subcommand("pds", "the PDS's config (pds serve)");
-  init_pds->add_option("-o,--output", *output, "file to write (default: stdout)");
-  init_pds->add_flag("-f,--force", *force, "overwrite an existing file");
-  init_pds->callback([output, force, exit_code] { *exit_code = InitConfig(*output, *force); });
+  AddConfigInit(root, exit_code, "pds", "the PDS's config (pds serve)",
+                [] { return pds::DefaultPdsConfigYaml(); });
 });
 
 }  // namespace

@@ -57,8 +57,8 @@ int Serve(const ServeFlags& flags) {
   if (!stores.ok()) return Fail("data directory " + cfg.data + ": " + stores.error().message);
   // One process per data directory: the stores keep in-memory state (manifest cache, upload
   // sessions) that a second writer would silently invalidate. The lock dies with the process.
-  int lock_fd = ::open((cfg.data + "/.atcr-registry.lock").c_str(),
-                       O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  int lock_fd =
+      ::open((cfg.data + "/.atcr-registry.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     return Fail("data directory " + cfg.data + " is in use by another atcr registry process");
   }
@@ -97,37 +97,6 @@ int Serve(const ServeFlags& flags) {
   return 0;
 }
 
-int InitConfig(const std::string& output, bool force) {
-  std::string text = registry::DefaultRegistryConfigYaml();
-  if (output.empty() || output == "-") {
-    std::fputs(text.c_str(), stdout);
-    return 0;
-  }
-  if (!force && std::ifstream(output).good()) {
-    std::fprintf(stderr, "atcr config init registry: %s exists (use --force)\n", output.c_str());
-    return 1;
-  }
-  std::ofstream out(output, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) {
-    std::fprintf(stderr, "atcr config init registry: cannot write %s\n", output.c_str());
-    return 1;
-  }
-  std::printf("wrote %s\n", output.c_str());
-  return 0;
-}
-
-// `config` and `config init` are shared with the other servers' *_cmd.cpp files: whoever
-// registers first creates them.
-CLI::App* GetOrAdd(CLI::App* parent, const std::string& name, const std::string& help) {
-  try {
-    return parent->get_subcommand(name);
-  } catch (const CLI::OptionNotFound&) {
-    return parent->add_subcommand(name, help);
-  }
-}
-
 CommandRegistration kRegistry(100, [](CLI::App& root, int* exit_code) {
   auto* reg = root.add_subcommand("registry", "standalone OCI registry on the filesystem");
   reg->require_subcommand(1);
@@ -143,14 +112,8 @@ CommandRegistration kRegistry(100, [](CLI::App& root, int* exit_code) {
                   "allow DELETE of manifests, tags and blobs");
   serve->callback([flags, exit_code] { *exit_code = Serve(*flags); });
 
-  auto* config = GetOrAdd(&root, "config", "configuration files");
-  auto* init = GetOrAdd(config, "init", "print or write a commented default config");
-  auto output = std::make_shared<std::string>();
-  auto force = std::make_shared<bool>(false);
-  auto* init_registry = init->add_subcommand("registry", "the registry's config (registry serve)");
-  init_registry->add_option("-o,--output", *output, "file to write (default: stdout)");
-  init_registry->add_flag("-f,--force", *force, "overwrite an existing file");
-  init_registry->callback([output, force, exit_code] { *exit_code = InitConfig(*output, *force); });
+  AddConfigInit(root, exit_code, "registry", "the registry's config (registry serve)",
+                [] { return registry::DefaultRegistryConfigYaml(); });
 });
 
 }  // namespace
