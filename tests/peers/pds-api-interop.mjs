@@ -156,6 +156,8 @@ try {
     const r = await app.com.atproto.repo.describeRepo({ repo: did })
     check(r.data.did === did && r.data.handle === handle, 'did/handle')
     check(r.data.collections.includes(collection), 'collections')
+    check(r.data.didDoc?.id === did, `didDoc.id ${r.data.didDoc?.id}`)
+    check(r.data.handleIsCorrect === true, 'handleIsCorrect')
   })
   await step('uploadBlob', async () => {
     const bytes = new TextEncoder().encode('{"schemaVersion":2}')

@@ -150,6 +150,24 @@ Result<std::unique_ptr<PdsServer>> PdsServer::Open(const PdsConfig& config) {
   impl->accounts->RegisterRoutes(router);
   RepoRoutesOptions routes;
   routes.max_json_bytes = 150 * 1024;
+  // describeRepo shows the account's DID document as the PLC directory has it, so that
+  // handleIsCorrect says whether the handle there is the one this PDS holds.
+  routes.did_document = [http = impl->http.get(),
+                         plc = config.plc_url](std::string did) -> net::Task<Result<std::string>> {
+    if (!did.starts_with("did:plc:")) co_return Error(ErrorCode::kNotFound, "not a did:plc");
+    std::string base = plc;
+    while (base.ends_with('/')) base.pop_back();
+    net::ClientRequest creq;
+    creq.url = base + "/" + did;
+    creq.timeout = std::chrono::milliseconds(5000);
+    auto resp = co_await http->Send(std::move(creq));
+    if (!resp.ok()) co_return resp.error();
+    if (resp->status != 200) {
+      co_return Error(ErrorCode::kNotFound,
+                      "PLC directory answered " + std::to_string(resp->status) + " for " + did);
+    }
+    co_return std::move(resp->body);
+  };
   RegisterRepoRoutes(router, *impl->repos, *impl->firehose, *impl->accounts, *impl->accounts,
                      routes);
   net::AddXrpcNotFoundFallback(router);
