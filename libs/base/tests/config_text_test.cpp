@@ -38,6 +38,7 @@ TEST(ConfigText, ByteSizes) {
   EXPECT_EQ(*ParseByteSize("512B"), 512u);
   EXPECT_EQ(*ParseByteSize("10MiB"), 10u << 20);
   EXPECT_EQ(*ParseByteSize("10 mib"), 10u << 20);
+  EXPECT_EQ(*ParseByteSize("0"), 0u);
   EXPECT_EQ(*ParseByteSize("2GB"), 2'000'000'000u);
   EXPECT_EQ(*ParseByteSize("1TiB"), 1ull << 40);
   for (const char* t : {"", "MiB", "10XB", "1.5GB", "999999999999999TB", "1234567890123456"}) {

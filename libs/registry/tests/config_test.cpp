@@ -77,43 +77,5 @@ TEST(RegistryConfig, RejectsUnknownKeysAndBadValues) {
   EXPECT_FALSE(LoadRegistryConfig("/nonexistent/atcr.yaml", FakeEnv({}), c).ok());
 }
 
-TEST(SplitHostPort, Forms) {
-  auto a = SplitHostPort("127.0.0.1:5000");
-  ASSERT_TRUE(a.ok());
-  EXPECT_EQ(a->first, "127.0.0.1");
-  EXPECT_EQ(a->second, 5000);
-  auto b = SplitHostPort(":80");
-  ASSERT_TRUE(b.ok());
-  EXPECT_EQ(b->first, "0.0.0.0");
-  auto c = SplitHostPort("[::1]:5000");
-  ASSERT_TRUE(c.ok());
-  EXPECT_EQ(c->first, "::1");
-  for (const char* bad : {"", "host", "host:", "host:99999", "host:x", "::1:5000", "[::1]5000"}) {
-    EXPECT_FALSE(SplitHostPort(bad).ok()) << bad;
-  }
-}
-
-TEST(ParseDurationSeconds, Units) {
-  EXPECT_EQ(*ParseDurationSeconds("90"), 90);
-  EXPECT_EQ(*ParseDurationSeconds("90s"), 90);
-  EXPECT_EQ(*ParseDurationSeconds("15m"), 900);
-  EXPECT_EQ(*ParseDurationSeconds("24h"), 86400);
-  EXPECT_EQ(*ParseDurationSeconds("7d"), 604800);
-  EXPECT_FALSE(ParseDurationSeconds("h").ok());
-  EXPECT_FALSE(ParseDurationSeconds("-1s").ok());
-  EXPECT_FALSE(ParseDurationSeconds("1w").ok());
-}
-
-TEST(ParseByteSize, Units) {
-  EXPECT_EQ(*ParseByteSize("0"), 0u);
-  EXPECT_EQ(*ParseByteSize("512"), 512u);
-  EXPECT_EQ(*ParseByteSize("10MiB"), 10u << 20);
-  EXPECT_EQ(*ParseByteSize("1GB"), 1000000000u);
-  EXPECT_EQ(*ParseByteSize("2 KiB"), 2048u);
-  EXPECT_FALSE(ParseByteSize("MiB").ok());
-  EXPECT_FALSE(ParseByteSize("1XB").ok());
-  EXPECT_FALSE(ParseByteSize("999999999999999TiB").ok());
-}
-
 }  // namespace
 }  // namespace atcr::registry
