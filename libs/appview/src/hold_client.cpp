@@ -268,6 +268,12 @@ Task<Result<json::object>> HoldClient::NotifyManifest(HoldInfo hold, std::string
   co_return co_await impl_->Procedure(hold, std::move(token), nsid, std::move(body));
 }
 
+Task<Result<json::object>> HoldClient::RequestCrew(HoldInfo hold, std::string token) {
+  std::string nsid = "io.atcr.hold.requestCrew";
+  json::object body;
+  co_return co_await impl_->Procedure(hold, std::move(token), nsid, std::move(body));
+}
+
 std::string HoldClient::BlobUrl(const HoldInfo& hold, const oci::Digest& digest) {
   return hold.endpoint + "/xrpc/com.atproto.sync.getBlob?did=" + net::PercentEncode(hold.did) +
          "&cid=" + net::PercentEncode(digest.str());

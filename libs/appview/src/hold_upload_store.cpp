@@ -21,6 +21,46 @@ Error UploadUnknown(std::string_view id) {
   return NotFound("no upload session " + std::string(id), "BLOB_UPLOAD_UNKNOWN");
 }
 
+// initiateUpload with the user's service token. A hold that answers Forbidden (not crew yet) is
+// sent requestCrew once — a hold whose captain allows all crew takes any user, as ATCR's AppView
+// relies on — and the upload is tried again. Refusals (not crew and cannot join, over quota)
+// are DENIED, which clients do not retry; the quota one says so.
+Task<Result<std::string>> InitiateJoiningCrew(AppViewServices& s, std::string did, HoldInfo hold,
+                                              oci::Digest digest) {
+  std::function<Task<Result<std::string>>(std::string)> initiate =
+      [&s, hold, digest](std::string token) -> Task<Result<std::string>> {
+    HoldInfo h = hold;
+    oci::Digest d = digest;
+    co_return co_await s.holds->InitiateUpload(std::move(h), std::move(token), std::move(d));
+  };
+  std::string lxm_initiate = "io.atcr.hold.initiateUpload";
+  auto upload_id = co_await WithHoldToken<std::string>(s, did, hold, lxm_initiate, initiate);
+  if (!upload_id.ok() && upload_id.error().wire == "Forbidden") {
+    std::function<Task<Result<boost::json::object>>(std::string)> join =
+        [&s, hold](std::string token) -> Task<Result<boost::json::object>> {
+      HoldInfo h = hold;
+      co_return co_await s.holds->RequestCrew(std::move(h), std::move(token));
+    };
+    std::string lxm_join = "io.atcr.hold.requestCrew";
+    auto joined =
+        co_await WithHoldToken<boost::json::object>(s, did, hold, lxm_join, std::move(join));
+    if (joined.ok()) {
+      spdlog::info("appview: {} joined the crew of hold {}", did, hold.did);
+      upload_id = co_await WithHoldToken<std::string>(s, did, hold, lxm_initiate, initiate);
+    } else {
+      spdlog::info("appview: {} may not write to hold {} and cannot join its crew: {}", did,
+                   hold.did, joined.error().message);
+    }
+  }
+  if (upload_id.ok()) co_return upload_id;
+  const Error& e = upload_id.error();
+  bool refused = e.wire == "QuotaExceeded" || e.wire == "Forbidden" ||
+                 e.code == ErrorCode::kPermissionDenied;
+  std::string what = e.wire == "QuotaExceeded" ? "storage quota exceeded on hold " + hold.did
+                                               : "hold " + hold.did + " refused the upload";
+  co_return Error(e.code, what + ": " + e.message, refused ? "DENIED" : "UNAVAILABLE");
+}
+
 bool ValidId(std::string_view id) {
   if (id.size() != 32) return false;
   for (char c : id) {
@@ -384,20 +424,8 @@ Task<Status> HoldUploadStore::SendToHold(std::string did, std::string hold_did,
   if (!hold_r.ok()) co_return hold_r.error();
   const HoldInfo hold = *hold_r;
 
-  std::function<Task<Result<std::string>>(std::string)> initiate =
-      [this, hold, digest](std::string token) -> Task<Result<std::string>> {
-    HoldInfo h = hold;
-    oci::Digest d = digest;
-    co_return co_await s_->holds->InitiateUpload(std::move(h), std::move(token), std::move(d));
-  };
-  std::string lxm_initiate = "io.atcr.hold.initiateUpload";
-  auto upload_id = co_await WithHoldToken<std::string>(*s_, did, hold, lxm_initiate,
-                                                       std::move(initiate));
-  if (!upload_id.ok()) {
-    co_return Error(upload_id.error().code,
-                    "hold " + hold_did + " refused the upload: " + upload_id.error().message,
-                    upload_id.error().wire == "QuotaExceeded" ? "DENIED" : "UNAVAILABLE");
-  }
+  auto upload_id = co_await InitiateJoiningCrew(*s_, did, hold, digest);
+  if (!upload_id.ok()) co_return upload_id.error();
 
   int fd = -1;
   int open_errno = 0;

@@ -444,6 +444,45 @@ TEST_F(QuotaTest, APushOverTheHoldQuotaFailsWithAClearMessage) {
   EXPECT_TRUE(pds_->Rkeys(alice_, "io.atcr.tag").empty());
 }
 
+class CrewOnlyHoldTest : public AppViewFlowTest {
+ protected:
+  FakeHold::Options HoldOptions() override {
+    FakeHold::Options o;
+    o.crew_only = true;
+    return o;
+  }
+};
+
+TEST_F(CrewOnlyHoldTest, APusherJoinsTheCrewOfAHoldThatAllowsAllCrew) {
+  StartAppView();
+  std::string token = AliceToken();
+  std::string body = PushImage(token, "alice.test/app", "latest", "crew");
+  EXPECT_TRUE(hold_->IsCrew(alice_));
+  EXPECT_EQ(hold_->calls("io.atcr.hold.requestCrew"), 1);
+  EXPECT_EQ(client_->GetManifest(token, "alice.test/app", "latest").body, body);
+  PushImage(token, "alice.test/app", "again", "crew2");
+  EXPECT_EQ(hold_->calls("io.atcr.hold.requestCrew"), 1);  // crew now: no second request
+}
+
+class ClosedHoldTest : public AppViewFlowTest {
+ protected:
+  FakeHold::Options HoldOptions() override {
+    FakeHold::Options o;
+    o.crew_only = true;
+    o.allow_all_crew = false;
+    return o;
+  }
+};
+
+TEST_F(ClosedHoldTest, AnUploadToAHoldThatTakesNoNewCrewIsDenied) {
+  StartAppView();
+  std::string token = AliceToken();
+  // DENIED (403), not a retryable UNAVAILABLE.
+  EXPECT_EQ(client_->PushBlobMonolithic(token, "alice.test/app", "closed"), 403);
+  EXPECT_EQ(hold_->calls("io.atcr.hold.requestCrew"), 1);
+  EXPECT_FALSE(hold_->IsCrew(alice_));
+}
+
 class ReplayRefusingHoldTest : public AppViewFlowTest {
  protected:
   FakeHold::Options HoldOptions() override {

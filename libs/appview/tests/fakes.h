@@ -394,6 +394,8 @@ class FakeHold {
     bool reject_replay = false;    // a jti is accepted once (atcr's hold)
     bool part_put_only = false;    // uploadPart answers 405 to POST
     uint64_t quota_bytes = 0;      // notifyManifest(push): QuotaExceeded above this; 0 = none
+    bool crew_only = false;        // initiateUpload: 403 Forbidden unless the caller is crew
+    bool allow_all_crew = true;    // requestCrew makes the caller crew (else RegistrationDisabled)
     std::shared_ptr<identity::Resolver> verify_with;  // null: signatures not checked
   };
 
@@ -458,9 +460,23 @@ class FakeHold {
     add(net::Method::kPost, "io.atcr.hold.initiateUpload",
         [self](net::Request&, json::value b) -> net::Task<net::Response> {
           std::lock_guard lock(self->mu_);
+          // The caller is the issuer CheckToken saw last (these tests push as one user).
+          if (self->options_.crew_only && self->crew_.count(self->issuers_.back()) == 0) {
+            co_return net::XrpcErrorResponse(403, "Forbidden",
+                                             self->issuers_.back() + " may not write to this hold");
+          }
           std::string id = RandomId();
           self->uploads_[id].digest = Str(b.as_object(), "digest");
           co_return JsonResponse(json::object{{"uploadId", id}});
+        });
+    add(net::Method::kPost, "io.atcr.hold.requestCrew",
+        [self](net::Request&, json::value) -> net::Task<net::Response> {
+          std::lock_guard lock(self->mu_);
+          if (!self->options_.allow_all_crew) {
+            co_return net::XrpcErrorResponse(403, "RegistrationDisabled", "ask the owner");
+          }
+          bool created = self->crew_.insert(self->issuers_.back()).second;
+          co_return JsonResponse(json::object{{"status", created ? "created" : "already_member"}});
         });
     add(net::Method::kPost, "io.atcr.hold.getPartUploadUrl",
         [self](net::Request&, json::value b) -> net::Task<net::Response> {
@@ -618,6 +634,10 @@ class FakeHold {
     std::lock_guard lock(mu_);
     return issuers_;
   }
+  bool IsCrew(const std::string& did) {
+    std::lock_guard lock(mu_);
+    return crew_.count(did) != 0;
+  }
 
  private:
   // nullopt when the request carries a good service token for `lxm`.
@@ -703,6 +723,7 @@ class FakeHold {
   std::map<std::string, int> calls_;
   std::set<std::string> seen_jti_;
   std::vector<std::string> issuers_;
+  std::set<std::string> crew_;
   int presigned_puts_ = 0;
   int aborts_ = 0;
   int refused_ = 0;

@@ -77,6 +77,9 @@ class HoldClient {
   Task<Status> AbortUpload(HoldInfo hold, std::string token, std::string upload_id);
   Task<Result<boost::json::object>> NotifyManifest(HoldInfo hold, std::string token,
                                                    boost::json::object body);
+  // io.atcr.hold.requestCrew {} (blob:read + blob:write): joins a hold whose captain allows
+  // all crew; -> {status: "created"|"already_member", ...}; RegistrationDisabled otherwise.
+  Task<Result<boost::json::object>> RequestCrew(HoldInfo hold, std::string token);
 
   // <endpoint>/xrpc/com.atproto.sync.getBlob?did=<hold did>&cid=<digest>: where a public
   // hold serves (redirects) an OCI blob.
