@@ -57,7 +57,7 @@ Task<Response> Hold::Impl::InitiateUpload(Request& req) {
     if (usage->total_size >= *limit) {
       co_return ErrorResponse(Error(
           ErrorCode::kResourceExhausted,
-          access->did + " uses " + std::to_string(usage->total_size) + " of " +
+          "quota exceeded: " + access->did + " uses " + std::to_string(usage->total_size) + " of " +
               std::to_string(*limit) + " bytes on this hold (tier " +
               (TierOf(access->did) ? TierOf(access->did)->name : std::string("?")) + ")",
           "QuotaExceeded"));
