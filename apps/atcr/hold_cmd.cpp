@@ -54,7 +54,9 @@ int Serve(const HoldFlags& flags) {
 
   auto hostport = hold::SplitHostPort(cfg.addr);
   if (!hostport.ok()) return Fail(hostport.error().message);
-  auto identity = hold::LoadHoldIdentity(cfg.public_url, cfg.data_dir);
+  auto identity = cfg.did_method == "plc"
+                      ? hold::LoadHoldIdentityPlc(cfg.public_url, cfg.data_dir, cfg.plc_directory_url)
+                      : hold::LoadHoldIdentity(cfg.public_url, cfg.data_dir);
   if (!identity.ok()) return Fail(identity.error().message);
   // One process per data directory: the index, upload state and GC assume a single writer.
   int lock_fd =

@@ -14,7 +14,10 @@
 #   the key of the hold's did.json;
 # - GC (via the admin API, in a loop) runs while pushes run; then, after a restart with no grace
 #   period, a dry run lists exactly the orphans and a real run deletes them: every blob a
-#   recorded push names survives, an upload in flight survives and completes.
+#   recorded push names survives, an upload in flight survives and completes;
+# - a second hold with registration.did_method: plc registers a did:plc in the reference PLC
+#   (document with #atcr_hold and #atproto_pds), accepts reference-PDS tokens for that DID,
+#   refuses ones for the other hold, and keeps its DID over a restart.
 source "$(dirname "$0")/lib/common.sh"
 BIN=${1:?usage: $0 ATCR_BINARY}
 BIN=$(realpath "$BIN")
@@ -348,3 +351,44 @@ pass "GC looping during $((ok + failed)) pushes ($ok recorded, $failed lost a bl
 
 stop_pid "$HOLD_PID" || fail "the hold did not exit cleanly on SIGTERM"
 pass "clean shutdown"
+
+# ---------------------------------------------------------------- a did:plc hold
+# registration.did_method: plc registers the hold's DID in the reference PLC directory on first
+# start; the reference PDS mints tokens for that audience; a restart keeps the DID.
+HOLD2_PORT=$(free_port)
+HOLD2_URL="http://127.0.0.1:$HOLD2_PORT"
+sed -e "s|127.0.0.1:$HOLD_PORT|127.0.0.1:$HOLD2_PORT|g" -e "s|$W/hold\"|$W/hold-plc\"|" \
+  -e 's|^registration:|registration:\n  did_method: plc|' "$W/hold.yaml" >"$W/hold-plc.yaml"
+grep -q "did_method: plc" "$W/hold-plc.yaml" || fail "hold-plc.yaml: $(cat "$W/hold-plc.yaml")"
+E2E_LOGS+=("$W/hold-plc.log")
+"$BIN" hold serve --config "$W/hold-plc.yaml" >>"$W/hold-plc.log" 2>&1 &
+HOLD2_PID=$!
+on_exit 'stop_pid $HOLD2_PID'
+wait_http "$HOLD2_URL/xrpc/_health" "$HOLD2_PID" 30
+HOLD2_DID=$(curl -sf "$HOLD2_URL/.well-known/atproto-did") || fail "atproto-did of the did:plc hold"
+expect_contains "the hold's DID" "$HOLD2_DID" "did:plc:"
+expect_eq "plc-did file" "$HOLD2_DID" "$(cat "$W/hold-plc/plc-did")"
+curl -sf "$PLC_URL/$HOLD2_DID" >"$W/plc-doc.json" || fail "the reference PLC does not know $HOLD2_DID"
+python3 - "$W/plc-doc.json" "$HOLD2_DID" "$HOLD2_URL" <<'PY' || fail "PLC document: $(cat "$W/plc-doc.json")"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["id"] == sys.argv[2], doc["id"]
+svc = {s["id"]: (s["type"], s["serviceEndpoint"]) for s in doc["service"]}
+assert svc["#atcr_hold"] == ("AtcrHoldService", sys.argv[3]), svc
+assert svc["#atproto_pds"] == ("AtprotoPersonalDataServer", sys.argv[3]), svc
+assert doc["verificationMethod"][0]["id"].endswith("#atproto")
+PY
+pass "the reference PLC serves $HOLD2_DID with #atcr_hold and #atproto_pds at $HOLD2_URL"
+T=$(token owner io.atcr.hold.initiateUpload "$HOLD2_DID") || fail "getServiceAuth for $HOLD2_DID"
+expect_eq "initiateUpload on the did:plc hold with a reference-PDS token" 200 \
+  "$(HOLD_URL=$HOLD2_URL call POST io.atcr.hold.initiateUpload "$T" "{\"digest\":\"$DIGEST\"}")"
+T=$(token owner io.atcr.hold.initiateUpload) || fail "getServiceAuth"
+expect_eq "a token for the did:web hold is refused by the did:plc hold" 401 \
+  "$(HOLD_URL=$HOLD2_URL call POST io.atcr.hold.initiateUpload "$T" "{\"digest\":\"$DIGEST\"}")"
+stop_pid "$HOLD2_PID" || fail "the did:plc hold did not exit cleanly"
+"$BIN" hold serve --config "$W/hold-plc.yaml" >>"$W/hold-plc.log" 2>&1 &
+HOLD2_PID=$!
+wait_http "$HOLD2_URL/xrpc/_health" "$HOLD2_PID" 30
+expect_eq "the did:plc hold's DID after a restart" "$HOLD2_DID" "$(curl -sf "$HOLD2_URL/.well-known/atproto-did")"
+stop_pid "$HOLD2_PID" || fail "the did:plc hold did not exit cleanly after the restart"
+pass "did:plc hold: registered once, accepted the reference PDS's tokens for its DID, same DID after a restart"

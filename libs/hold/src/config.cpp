@@ -107,6 +107,7 @@ const std::vector<Key>& Keys() {
       {"storage.prefix", String(&HoldConfig::s3_prefix)},
       {"storage.pull_zone", String(&HoldConfig::pull_zone)},
       {"registration.owner_did", String(&HoldConfig::owner_did)},
+      {"registration.did_method", String(&HoldConfig::did_method)},
       {"registration.allow_all_crew", Bool(&HoldConfig::allow_all_crew)},
       {"registration.enable_bluesky_posts", Bool(&HoldConfig::enable_bluesky_posts)},
       {"registration.region", String(&HoldConfig::region)},
@@ -351,6 +352,10 @@ Status ValidateHoldConfig(HoldConfig& c) {
   if (!atproto::ValidateDid(c.owner_did).ok()) {
     return InvalidArgument("registration.owner_did: \"" + c.owner_did + "\" is not a DID");
   }
+  if (c.did_method != "web" && c.did_method != "plc") {
+    return InvalidArgument("registration.did_method: expected web or plc, got \"" + c.did_method +
+                           "\"");
+  }
   if (c.region.size() > 64) return InvalidArgument("registration.region: longer than 64");
   if (c.provider.size() > 64) return InvalidArgument("registration.provider: longer than 64");
 
@@ -424,7 +429,8 @@ std::string DefaultHoldConfigYaml() {
        "  max_part_size: 5GiB\n"
        "  # Tolerance for exp/iat of service-auth tokens.\n"
        "  token_clock_skew: 30s\n"
-       "  # PLC directory for resolving did:plc token issuers.\n"
+       "  # PLC directory for resolving did:plc token issuers (and registering the hold's\n"
+       "  # did:plc with registration.did_method: plc).\n"
     << "  plc_directory_url: " << d.plc_directory_url << "\n"
        "\n"
        "storage:\n"
@@ -448,6 +454,10 @@ std::string DefaultHoldConfigYaml() {
        "registration:\n"
        "  # DID of the hold owner (required): captain.owner and the first crew member.\n"
        "  owner_did: \"\"\n"
+       "  # The hold's DID: web = did:web from server.public_url; plc = a did:plc registered in\n"
+       "  # server.plc_directory_url on first start (kept in <data_dir>/plc-did, with its\n"
+       "  # rotation key in <data_dir>/rotation.key).\n"
+    << "  did_method: " << d.did_method << "\n"
        "  # Any authenticated account may join the crew with io.atcr.hold.requestCrew.\n"
     << "  allow_all_crew: " << b(d.allow_all_crew) << "\n"
     << "  # captain.enableBlueskyPosts (posts themselves are not implemented yet).\n"

@@ -42,7 +42,8 @@ struct HoldConfig {
   int64_t url_expiry_seconds = 15 * 60;  // lifetime of presigned and hold-signed URLs
   uint64_t max_part_bytes = uint64_t{5} << 30;  // one uploadPart body
   int64_t token_clock_skew_seconds = 30;
-  // Where did:plc token issuers are resolved.
+  // Where did:plc token issuers are resolved (and, with did_method plc, where the hold's own
+  // DID is registered).
   std::string plc_directory_url = "https://plc.directory";
 
   // storage
@@ -59,6 +60,7 @@ struct HoldConfig {
 
   // registration
   std::string owner_did;  // required
+  std::string did_method = "web";  // web (from public_url) | plc (registered on first start)
   bool allow_all_crew = false;
   bool enable_bluesky_posts = false;
   std::string region;

@@ -31,6 +31,17 @@ Result<Bytes> LoadOrCreateSecret(const std::string& path, size_t size);
 // Creates data_dir (0700) when missing.
 Result<HoldIdentity> LoadHoldIdentity(const std::string& public_url, const std::string& data_dir);
 
+// The same hold under a did:plc registered in the PLC directory at `plc_url` (config
+// registration.did_method: plc). First start: builds the genesis operation (rotation key
+// <data_dir>/rotation.key, #atproto = the signing key, alsoKnownAs at://<host> when the host is
+// a handle, #atproto_pds and #atcr_hold at public_url), keeps it in <data_dir>/plc-genesis.json
+// before submitting it, and records the DID in <data_dir>/plc-did once the directory has it.
+// Later starts read plc-did and make no network call; a start interrupted between submitting
+// and recording resubmits the same operation (or finds it registered), so the DID never changes.
+// Blocks (startup only).
+Result<HoldIdentity> LoadHoldIdentityPlc(const std::string& public_url, const std::string& data_dir,
+                                         const std::string& plc_url);
+
 // The DID document (JSON text) of the hold.
 std::string DidDocumentJson(const HoldIdentity& id);
 
