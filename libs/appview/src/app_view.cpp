@@ -52,6 +52,7 @@ Result<std::unique_ptr<AppView>> AppView::Open(AppViewConfig config, AppViewOpti
   auto s = std::make_shared<AppViewServices>();
   s->default_hold_did = config.default_hold_did;
   s->upload_part_bytes = config.upload_part_bytes;
+  s->hold_part_bytes = config.hold_part_bytes;
   s->uploads_dir = config.data + "/uploads";
   s->notify_pulls = config.notify_pulls;
   if (options.http) {

@@ -126,6 +126,15 @@ const std::vector<Key>& Keys() {
          c.upload_part_bytes = b;
          return Ok();
        }},
+      {"uploads.hold_part_size",
+       [](AppViewConfig& c, const std::string& v) -> Status {
+         ATCR_ASSIGN_OR_RETURN(uint64_t b, registry::ParseByteSize(v));
+         if (b < (5ull << 20) || b > (5ull << 30)) {
+           return InvalidArgument("must be between 5MiB and 5GiB (S3 multipart limits)");
+         }
+         c.hold_part_bytes = b;
+         return Ok();
+       }},
       {"uploads.stale_after", Duration(&AppViewConfig::uploads_stale_after_seconds, false)},
       {"cache.max_size", Size(&AppViewConfig::cache_max_bytes)},
       {"firehose.enabled", Bool(&AppViewConfig::firehose_enabled)},
@@ -344,8 +353,13 @@ std::string DefaultAppViewConfigYaml() {
        "  max_blob_size: 0\n"
        "\n"
        "uploads:\n"
-       "  # Size of the parts blobs are sent to the hold in (5MiB..5GiB).\n"
+       "  # Size of the parts blobs are sent in to object storage (presigned part URLs), and to\n"
+       "  # the hold itself over https (5MiB..5GiB).\n"
        "  part_size: 16MiB\n"
+       "  # Parts that go to the hold itself over http (uploadPart, or part URLs on the hold's own\n"
+       "  # origin) are streamed from the spool in order, one part per blob up to this size\n"
+       "  # (5MiB..5GiB); a hold that answers 413 gets part_size parts instead.\n"
+       "  hold_part_size: 5GiB\n"
        "  # Upload sessions untouched this long are removed.\n"
        "  stale_after: 24h\n"
        "\n"

@@ -1,11 +1,15 @@
 #include "atcr/appview/hold_client.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <boost/json.hpp>
 
 #include "atcr/appview/pds_client.h"
 #include "atcr/net/xrpc.h"
+#include "internal/file_range_request.h"
 
 namespace atcr::appview {
 namespace json = boost::json;
@@ -52,6 +56,45 @@ namespace {
 std::string StrField(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+Result<std::string> ReadRange(const PartBody& body) {
+  std::string out(static_cast<size_t>(body.length), '\0');
+  size_t got = 0;
+  while (got < out.size()) {
+    ssize_t n = ::pread(body.fd, out.data() + got, out.size() - got,
+                        static_cast<off_t>(body.offset + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError("read upload spool", errno);
+    if (n == 0) return Error(ErrorCode::kDataLoss, "upload spool shorter than expected");
+    got += static_cast<size_t>(n);
+  }
+  return out;
+}
+
+// One request with a part as its body: streamed from the file over http://, read into memory
+// first over https (net::HttpClient's TLS).
+Task<Result<net::ClientResponse>> SendPartBody(net::HttpClient& http, net::Method method,
+                                               std::string url, net::Headers headers,
+                                               PartBody body, std::chrono::milliseconds timeout) {
+  if (internal::IsPlainHttp(url)) {
+    internal::FileRange range;
+    range.fd = body.fd;
+    range.offset = body.offset;
+    range.length = body.length;
+    co_return co_await internal::SendFileRange(method, std::move(url), std::move(headers), range,
+                                               timeout);
+  }
+  Result<std::string> bytes = std::string();
+  co_await net::RunBlocking([&] { bytes = ReadRange(body); });
+  if (!bytes.ok()) co_return bytes.error();
+  net::ClientRequest req;
+  req.method = method;
+  req.url = std::move(url);
+  req.headers = std::move(headers);
+  req.body = std::move(*bytes);
+  req.timeout = timeout;
+  co_return co_await http.Send(std::move(req));
 }
 }  // namespace
 
@@ -168,7 +211,7 @@ Task<Result<PartUrl>> HoldClient::GetPartUploadUrl(HoldInfo hold, std::string to
 
 Task<Result<std::string>> HoldClient::UploadPart(HoldInfo hold, std::string token,
                                                  std::string upload_id, int part_number,
-                                                 std::string bytes) {
+                                                 PartBody body) {
   auto impl = impl_;
   bool put = impl->options.upload_part_put_first;
   {
@@ -178,17 +221,14 @@ Task<Result<std::string>> HoldClient::UploadPart(HoldInfo hold, std::string toke
   }
   std::string nsid = "io.atcr.hold.uploadPart";
   for (int attempt = 0; attempt < 2; ++attempt) {
-    net::ClientRequest req;
-    req.method = put ? net::Method::kPut : net::Method::kPost;
-    req.url = hold.endpoint + "/xrpc/" + nsid;
-    req.headers.Set("Authorization", "Bearer " + token);
-    req.headers.Set("Content-Type", "application/octet-stream");
-    req.headers.Set("X-Upload-Id", upload_id);
-    req.headers.Set("X-Part-Number", std::to_string(part_number));
-    req.timeout = impl->options.timeout;
-    // The last attempt may consume the bytes; earlier ones need a copy.
-    req.body = attempt == 0 ? bytes : std::move(bytes);
-    auto r = co_await impl->http->Send(std::move(req));
+    net::Headers headers;
+    headers.Set("Authorization", "Bearer " + token);
+    headers.Set("Content-Type", "application/octet-stream");
+    headers.Set("X-Upload-Id", upload_id);
+    headers.Set("X-Part-Number", std::to_string(part_number));
+    const net::Method method = put ? net::Method::kPut : net::Method::kPost;
+    auto r = co_await SendPartBody(*impl->http, method, hold.endpoint + "/xrpc/" + nsid,
+                                   std::move(headers), body, impl->options.timeout);
     if (!r.ok()) co_return r.error();
     if (r->status == 405 && attempt == 0) {
       put = !put;
@@ -211,19 +251,22 @@ Task<Result<std::string>> HoldClient::UploadPart(HoldInfo hold, std::string toke
                   "UpstreamFailure");
 }
 
-Task<Result<std::string>> HoldClient::PutPresignedPart(PartUrl url, std::string bytes) {
-  net::ClientRequest req;
-  req.method = net::ParseMethod(url.method);
-  if (req.method != net::Method::kPut && req.method != net::Method::kPost) {
+Task<Result<std::string>> HoldClient::PutPresignedPart(PartUrl url, PartBody body) {
+  const net::Method method = net::ParseMethod(url.method);
+  if (method != net::Method::kPut && method != net::Method::kPost) {
     co_return Error(ErrorCode::kUnavailable, "presigned part URL with method " + url.method,
                     "UpstreamFailure");
   }
-  req.url = url.url;
-  for (auto& [k, v] : url.headers) req.headers.Set(k, v);
-  req.body = std::move(bytes);
-  req.timeout = impl_->options.timeout;
-  auto r = co_await impl_->http->Send(std::move(req));
+  net::Headers headers;
+  for (auto& [k, v] : url.headers) headers.Set(k, v);
+  auto r = co_await SendPartBody(*impl_->http, method, std::move(url.url), std::move(headers), body,
+                                 impl_->options.timeout);
   if (!r.ok()) co_return r.error();
+  if (r->status == 413) {
+    co_return ResourceExhausted("the part URL refused a part of " + std::to_string(body.length) +
+                                    " bytes as too large",
+                                "PayloadTooLarge");
+  }
   if (r->status < 200 || r->status >= 300) {
     co_return Error(ErrorCode::kUnavailable,
                     "object storage answered HTTP " + std::to_string(r->status) + " to a part PUT",

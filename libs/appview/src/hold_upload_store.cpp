@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "atcr/base/time.h"
 #include "atcr/oci/name.h"
+#include "internal/file_range_request.h"
 
 namespace atcr::appview {
 
@@ -382,50 +384,86 @@ Task<Result<size_t>> HoldUploadStore::CleanupStale(int64_t max_age_seconds) {
   co_return removed;
 }
 
-Task<Result<std::string>> HoldUploadStore::SendPart(std::string did, HoldInfo hold,
-                                                   std::string upload_id, int number,
-                                                   std::string bytes, bool* presign) {
-  if (*presign) {
-    std::function<Task<Result<PartUrl>>(std::string)> get_url =
-        [this, hold, upload_id, number](std::string token) -> Task<Result<PartUrl>> {
-      HoldInfo h = hold;
-      std::string u = upload_id;
-      co_return co_await s_->holds->GetPartUploadUrl(std::move(h), std::move(token),
-                                                     std::move(u), number);
-    };
-    std::string lxm = "io.atcr.hold.getPartUploadUrl";
-    auto url = co_await WithHoldToken<PartUrl>(*s_, did, hold, lxm, std::move(get_url));
-    if (url.ok()) {
-      PartUrl u = std::move(*url);
-      co_return co_await s_->holds->PutPresignedPart(std::move(u), std::move(bytes));
-    }
-    spdlog::debug("appview: hold {} offers no part URLs ({}); using uploadPart", hold.did,
-                  url.error().message);
-    *presign = false;
-    std::lock_guard lock(mu_);
-    no_presign_until_[hold.did] = UnixSeconds() + 600;
-  }
-  std::function<Task<Result<std::string>>(std::string)> put_part =
-      [this, hold, upload_id, number, bytes](std::string token) -> Task<Result<std::string>> {
+Task<Result<PartUrl>> HoldUploadStore::PartUploadUrl(std::string did, HoldInfo hold,
+                                                     std::string upload_id, int number) {
+  std::function<Task<Result<PartUrl>>(std::string)> get_url =
+      [this, hold, upload_id, number](std::string token) -> Task<Result<PartUrl>> {
     HoldInfo h = hold;
     std::string u = upload_id;
-    std::string b = bytes;
+    co_return co_await s_->holds->GetPartUploadUrl(std::move(h), std::move(token), std::move(u),
+                                                   number);
+  };
+  std::string lxm = "io.atcr.hold.getPartUploadUrl";
+  co_return co_await WithHoldToken<PartUrl>(*s_, did, hold, lxm, std::move(get_url));
+}
+
+Task<Result<std::string>> HoldUploadStore::SendPart(std::string did, HoldInfo hold,
+                                                   std::string upload_id, int number,
+                                                   PartBody body, bool* presign,
+                                                   std::optional<PartUrl> url) {
+  if (*presign) {
+    Result<PartUrl> u = Error(ErrorCode::kInternal, "unset");
+    if (url) {
+      u = std::move(*url);
+    } else {
+      u = co_await PartUploadUrl(did, hold, upload_id, number);
+    }
+    if (u.ok()) {
+      PartUrl part_url = std::move(*u);
+      co_return co_await s_->holds->PutPresignedPart(std::move(part_url), body);
+    }
+    NoPresign(hold.did, u.error());
+    *presign = false;
+  }
+  std::function<Task<Result<std::string>>(std::string)> put_part =
+      [this, hold, upload_id, number, body](std::string token) -> Task<Result<std::string>> {
+    HoldInfo h = hold;
+    std::string u = upload_id;
     co_return co_await s_->holds->UploadPart(std::move(h), std::move(token), std::move(u), number,
-                                             std::move(b));
+                                             body);
   };
   std::string lxm = "io.atcr.hold.uploadPart";
   co_return co_await WithHoldToken<std::string>(*s_, did, hold, lxm, std::move(put_part));
 }
 
+void HoldUploadStore::NoPresign(const std::string& hold_did, const Error& why) {
+  spdlog::debug("appview: hold {} offers no part URLs ({}); using uploadPart", hold_did,
+                why.message);
+  std::lock_guard lock(mu_);
+  no_presign_until_[hold_did] = UnixSeconds() + 600;
+}
+
+namespace {
+
+// "scheme://host:port" of a URL, lower-cased scheme and host; empty when there is none.
+std::string Origin(std::string_view url) {
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return {};
+  size_t end = url.find_first_of("/?#", scheme_end + 3);
+  std::string out(url.substr(0, end));
+  for (char& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  if (out.starts_with("http://") && out.ends_with(":80")) out.resize(out.size() - 3);
+  if (out.starts_with("https://") && out.ends_with(":443")) out.resize(out.size() - 4);
+  return out;
+}
+
+}  // namespace
+
 Task<Status> HoldUploadStore::SendToHold(std::string did, std::string hold_did,
                                          std::string spool_path, oci::Digest digest,
                                          uint64_t size) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto ms_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t)
+        .count();
+  };
   auto hold_r = co_await s_->holds->Info(hold_did);
   if (!hold_r.ok()) co_return hold_r.error();
   const HoldInfo hold = *hold_r;
 
   auto upload_id = co_await InitiateJoiningCrew(*s_, did, hold, digest);
   if (!upload_id.ok()) co_return upload_id.error();
+  const int64_t initiate_ms = ms_since(t0);
 
   int fd = -1;
   int open_errno = 0;
@@ -445,47 +483,84 @@ Task<Status> HoldUploadStore::SendToHold(std::string did, std::string hold_did,
     auto it = no_presign_until_.find(hold_did);
     if (it != no_presign_until_.end() && it->second > UnixSeconds()) presign = false;
   }
-  // Parts go out three at a time (their bytes are read from the spool as each is
-  // sent), so the hold writes one part while the next is on the wire.
-  const uint64_t part_size = s_->upload_part_bytes;
-  const uint64_t part_count = size == 0 ? 1 : (size + part_size - 1) / part_size;
-  if (part_count > 10000) {
-    co_return InvalidArgument("a blob of " + std::to_string(size) + " bytes needs more than 10000 "
-                                  "parts of " + std::to_string(part_size) + " bytes",
-                              "SIZE_INVALID");
+  // Where do the bytes go? Part 1's URL tells: to object storage (another origin), or to the
+  // hold itself (uploadPart, or a URL the hold signed for its own origin, as atcr's
+  // filesystem hold does).
+  std::optional<PartUrl> first_url;
+  if (presign) {
+    auto u = co_await PartUploadUrl(did, hold, *upload_id, 1);
+    if (u.ok()) {
+      first_url = std::move(*u);
+    } else {
+      NoPresign(hold_did, u.error());
+      presign = false;
+    }
   }
+  const bool to_hold = !first_url || Origin(first_url->url) == Origin(hold.endpoint);
+  // To the hold: large parts (one part up to hold_part_bytes, streamed from the spool), sent
+  // one after the other in order. A hold that hashes parts as they arrive in order (atcr's
+  // does) then knows the digest at completeUpload without reading the blob again, and moves a
+  // one-part blob into place without copying it. https bodies are read into memory, so they
+  // stay at part_size. To object storage: parts of part_size, three in flight.
+  uint64_t part_size = s_->upload_part_bytes;
+  if (to_hold && internal::IsPlainHttp(first_url ? first_url->url : hold.endpoint)) {
+    part_size = std::max(part_size, s_->hold_part_bytes);
+  }
+  const int in_flight = to_hold ? 1 : 3;
+
   std::vector<UploadedPart> parts;
   Status failed;
-  uint64_t next_part = 0;  // 0-based; the strand serializes the workers between co_awaits
-  auto worker = [&]() -> Task<void> {
-    for (;;) {
-      if (!failed.ok() || next_part >= part_count) co_return;
-      const uint64_t index = next_part++;
-      const uint64_t off = index * part_size;
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(size - off, part_size));
-      Result<std::string> bytes = std::string();
-      co_await net::RunBlocking([&] { bytes = ReadAt(fd, off, n); });
-      if (!bytes.ok()) {
-        if (failed.ok()) failed = bytes.error();
-        co_return;
-      }
-      std::string d = did;
-      std::string id = *upload_id;
-      std::string b = std::move(*bytes);
-      auto etag = co_await SendPart(std::move(d), hold, std::move(id),
-                                    static_cast<int>(index + 1), std::move(b), &presign);
-      if (!etag.ok()) {
-        if (failed.ok()) failed = etag.error();
-        co_return;
-      }
-      parts.push_back({static_cast<int>(index + 1), std::move(*etag)});
+  for (int attempt = 0;; ++attempt) {
+    const uint64_t part_count = size == 0 ? 1 : (size + part_size - 1) / part_size;
+    if (part_count > 10000) {
+      failed = InvalidArgument("a blob of " + std::to_string(size) + " bytes needs more than "
+                               "10000 parts of " + std::to_string(part_size) + " bytes",
+                               "SIZE_INVALID");
+      break;
     }
-  };
-  {
-    using namespace boost::asio::experimental::awaitable_operators;
-    auto all = worker() && worker() && worker();
-    co_await std::move(all);
+    parts.clear();
+    failed = Ok();
+    uint64_t next_part = 0;  // 0-based; the strand serializes the workers between co_awaits
+    auto worker = [&]() -> Task<void> {
+      for (;;) {
+        if (!failed.ok() || next_part >= part_count) co_return;
+        const uint64_t index = next_part++;
+        PartBody body;
+        body.fd = fd;
+        body.offset = index * part_size;
+        body.length = std::min<uint64_t>(size - body.offset, part_size);
+        std::optional<PartUrl> url;
+        if (index == 0 && first_url) url = first_url;
+        std::string d = did;
+        std::string id = *upload_id;
+        auto etag = co_await SendPart(std::move(d), hold, std::move(id),
+                                      static_cast<int>(index + 1), body, &presign, std::move(url));
+        if (!etag.ok()) {
+          if (failed.ok()) failed = etag.error();
+          co_return;
+        }
+        parts.push_back({static_cast<int>(index + 1), std::move(*etag)});
+      }
+    };
+    if (in_flight == 1) {
+      co_await worker();
+    } else {
+      using namespace boost::asio::experimental::awaitable_operators;
+      auto all = worker() && worker() && worker();
+      co_await std::move(all);
+    }
+    // A hold that takes smaller parts only (413) gets part_size parts, from part 1 again.
+    if (!failed.ok() && failed.error().code == ErrorCode::kResourceExhausted && attempt == 0 &&
+        part_size > s_->upload_part_bytes) {
+      spdlog::info("appview: hold {} refused a part of {} bytes ({}); sending parts of {} bytes",
+                   hold_did, part_size, failed.error().message, s_->upload_part_bytes);
+      part_size = s_->upload_part_bytes;
+      first_url.reset();
+      continue;
+    }
+    break;
   }
+  const int64_t parts_ms = ms_since(t0) - initiate_ms;
   std::sort(parts.begin(), parts.end(),
             [](const UploadedPart& a, const UploadedPart& b) { return a.part_number < b.part_number; });
   if (failed.ok()) {
@@ -503,7 +578,13 @@ Task<Status> HoldUploadStore::SendToHold(std::string did, std::string hold_did,
     };
     std::string lxm = "io.atcr.hold.completeUpload";
     auto done = co_await WithHoldToken<bool>(*s_, did, hold, lxm, std::move(complete));
-    if (done.ok()) co_return Ok();
+    if (done.ok()) {
+      spdlog::debug("appview: {} ({} bytes) to hold {} in {} part(s) of up to {} bytes: "
+                    "initiate {} ms, parts {} ms, complete {} ms",
+                    digest.str(), size, hold_did, parts.size(), part_size, initiate_ms, parts_ms,
+                    ms_since(t0) - initiate_ms - parts_ms);
+      co_return Ok();
+    }
     failed = done.error();
   }
   // Best effort: free the hold's parts; the hold's own GC gets them otherwise.

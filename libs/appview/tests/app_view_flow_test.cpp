@@ -483,6 +483,50 @@ TEST_F(ClosedHoldTest, AnUploadToAHoldThatTakesNoNewCrewIsDenied) {
   EXPECT_FALSE(hold_->IsCrew(alice_));
 }
 
+TEST_F(FlowTest, ABlobGoesToTheHoldAsOneStreamedPart) {
+  StartAppView([](AppViewConfig& c) { c.hold_part_bytes = 5ull << 30; });
+  std::string token = AliceToken();
+  PushImage(token, "alice.test/app", "latest", "whole", 300000);
+  // config, the big layer and the small one: one uploadPart each, never two at once.
+  std::vector<size_t> sizes = hold_->part_sizes();
+  ASSERT_EQ(sizes.size(), 3u);
+  EXPECT_EQ(sizes[1], 300000u + 5);
+  EXPECT_EQ(hold_->max_parts_in_flight(), 1);
+  std::string layer = std::string(300000, 'x') + "whole";
+  EXPECT_TRUE(hold_->HasBlob(DigestOf(layer)));
+}
+
+TEST_F(FlowTest, PartsToTheHoldGoOneAtATimeInOrder) {
+  // hold_part_bytes is 1024 here: the 5000-byte layer is five parts, sent in order.
+  std::string token = AliceToken();
+  PushImage(token, "alice.test/app", "latest", "parts", 5000);
+  std::vector<size_t> sizes = hold_->part_sizes();
+  ASSERT_GE(sizes.size(), 7u);
+  EXPECT_EQ(hold_->max_parts_in_flight(), 1);
+  EXPECT_TRUE(hold_->HasBlob(DigestOf(std::string(5000, 'x') + "parts")));
+}
+
+class SmallPartHoldTest : public AppViewFlowTest {
+ protected:
+  FakeHold::Options HoldOptions() override {
+    FakeHold::Options o;
+    o.max_part_bytes = 2048;
+    return o;
+  }
+};
+
+TEST_F(SmallPartHoldTest, APartTooLargeForTheHoldFallsBackToPartSize) {
+  StartAppView([](AppViewConfig& c) { c.hold_part_bytes = 1 << 20; });
+  std::string token = AliceToken();
+  std::string body = PushImage(token, "alice.test/app", "latest", "fallback", 5000);
+  std::string layer = std::string(5000, 'x') + "fallback";
+  EXPECT_TRUE(hold_->HasBlob(DigestOf(layer)));
+  for (size_t n : hold_->part_sizes()) EXPECT_LE(n, 1024u);
+  Reply got = client_->GetManifest(token, "alice.test/app", "latest");
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(got.body, body);
+}
+
 class ReplayRefusingHoldTest : public AppViewFlowTest {
  protected:
   FakeHold::Options HoldOptions() override {

@@ -24,6 +24,7 @@ TEST(AppViewConfig, DefaultYamlParsesBackToTheDefaults) {
   EXPECT_EQ(c.token_ttl_seconds, 300);
   EXPECT_EQ(c.credential_cache_seconds, 600);
   EXPECT_EQ(c.upload_part_bytes, 16ull << 20);
+  EXPECT_EQ(c.hold_part_bytes, 5ull << 30);
   EXPECT_EQ(c.cache_max_bytes, 64ull << 20);
   EXPECT_TRUE(c.handle_overrides.empty());
   EXPECT_TRUE(ValidateAppViewConfig(c).ok());
@@ -35,7 +36,7 @@ TEST(AppViewConfig, EveryKeyOfTheDefaultFileIsKnown) {
   for (const char* key : {"addr:", "base_url:", "service_name:", "data:", "level:", "threads:",
                           "default_did:", "default_url:", "token_ttl:", "credential_cache_ttl:",
                           "plc_url:", "cache_ttl:", "use_dns:", "handle_overrides:",
-                          "delete_enabled:", "max_blob_size:", "part_size:", "stale_after:",
+                          "delete_enabled:", "max_blob_size:", "part_size:", "hold_part_size:", "stale_after:",
                           "max_size:", "enabled:", "pulls:", "ca_file:"}) {
     EXPECT_NE(yaml.find(key), std::string::npos) << key;
   }
@@ -56,6 +57,7 @@ identity:
     .test: http://localhost:2583
 uploads:
   part_size: 8MiB
+  hold_part_size: 1GiB
 )",
                                       c)
                   .ok());
@@ -63,6 +65,7 @@ uploads:
   EXPECT_EQ(c.default_hold_did, "did:web:hold.example.com");
   EXPECT_EQ(c.token_ttl_seconds, 600);
   EXPECT_EQ(c.upload_part_bytes, 8ull << 20);
+  EXPECT_EQ(c.hold_part_bytes, 1ull << 30);
   ASSERT_EQ(c.handle_overrides.size(), 1u);
   EXPECT_EQ(c.handle_overrides.at(".test"), "http://localhost:2583");
   EXPECT_EQ(c.EffectiveBaseUrl(), "https://registry.example.com");
@@ -93,6 +96,7 @@ TEST(AppViewConfig, RejectsUnknownKeysAndBadValues) {
   EXPECT_FALSE(ApplyAppViewConfigYaml("hold:\n  default_dig: x\n", c).ok());
   EXPECT_FALSE(ApplyAppViewConfigYaml("auth:\n  token_ttl: soon\n", c).ok());
   EXPECT_FALSE(ApplyAppViewConfigYaml("uploads:\n  part_size: 1MiB\n", c).ok());
+  EXPECT_FALSE(ApplyAppViewConfigYaml("uploads:\n  hold_part_size: 6GiB\n", c).ok());
   EXPECT_FALSE(ApplyAppViewConfigYaml("addr: nowhere\n", c).ok());
   AppViewConfig bad_hold;
   bad_hold.default_hold_did = "hold.example.com";

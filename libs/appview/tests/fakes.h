@@ -393,6 +393,7 @@ class FakeHold {
     bool presign = false;          // getPartUploadUrl hands out URLs to /s3/...
     bool reject_replay = false;    // a jti is accepted once (atcr's hold)
     bool part_put_only = false;    // uploadPart answers 405 to POST
+    uint64_t max_part_bytes = 0;   // uploadPart: 413 PayloadTooLarge above this, unread; 0 = none
     uint64_t quota_bytes = 0;      // notifyManifest(push): QuotaExceeded above this; 0 = none
     bool crew_only = false;        // initiateUpload: 403 Forbidden unless the caller is crew
     bool allow_all_crew = true;    // requestCrew makes the caller crew (else RegistrationDisabled)
@@ -495,7 +496,21 @@ class FakeHold {
         [self](net::Request& req, json::value) -> net::Task<net::Response> {
           std::string id(req.headers.Get("X-Upload-Id").value_or(""));
           int n = std::stoi(std::string(req.headers.Get("X-Part-Number").value_or("0")));
+          uint64_t max = self->options_.max_part_bytes;
+          if (max != 0 && req.body->content_length().value_or(0) > max) {
+            // Answered before the body is read, as a hold with a part limit does.
+            co_return net::XrpcErrorResponse(413, "PayloadTooLarge", "part too large");
+          }
+          {
+            std::lock_guard lock(self->mu_);
+            self->max_parts_in_flight_ = std::max(self->max_parts_in_flight_, ++self->parts_in_flight_);
+          }
           auto bytes = co_await req.body->ReadAll(64 << 20);
+          {
+            std::lock_guard lock(self->mu_);
+            --self->parts_in_flight_;
+            self->part_sizes_.push_back(bytes.ok() ? bytes->size() : 0);
+          }
           co_return self->StorePart(id, n, std::move(*bytes));
         },
         /*json_body=*/false);
@@ -618,6 +633,15 @@ class FakeHold {
     std::lock_guard lock(mu_);
     return calls_[nsid];
   }
+  // Sizes of the parts uploadPart stored, in arrival order.
+  std::vector<size_t> part_sizes() {
+    std::lock_guard lock(mu_);
+    return part_sizes_;
+  }
+  int max_parts_in_flight() {
+    std::lock_guard lock(mu_);
+    return max_parts_in_flight_;
+  }
   int presigned_puts() {
     std::lock_guard lock(mu_);
     return presigned_puts_;
@@ -725,6 +749,9 @@ class FakeHold {
   std::vector<std::string> issuers_;
   std::set<std::string> crew_;
   int presigned_puts_ = 0;
+  std::vector<size_t> part_sizes_;
+  int parts_in_flight_ = 0;
+  int max_parts_in_flight_ = 0;
   int aborts_ = 0;
   int refused_ = 0;
 };

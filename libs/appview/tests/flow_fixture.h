@@ -210,6 +210,7 @@ class AppViewFlowTest : public ::testing::Test {
     c.handle_overrides[".test"] = pds_->url();
     c.firehose_enabled = false;
     c.upload_part_bytes = 1024;  // small, so tests cover several parts
+    c.hold_part_bytes = 1024;
     c.notify_pulls = false;
     return c;
   }

@@ -45,6 +45,9 @@ struct AppViewConfig {
   bool delete_enabled = true;
   uint64_t max_blob_bytes = 0;  // 0 = no limit
   uint64_t upload_part_bytes = 16ull << 20;
+  // Parts that go to the hold itself (uploadPart, or part URLs on the hold's own origin) over
+  // http: streamed from the spool, so one part per blob up to this size.
+  uint64_t hold_part_bytes = 5ull << 30;
   int64_t uploads_stale_after_seconds = 24 * 3600;
 
   uint64_t cache_max_bytes = 64ull << 20;

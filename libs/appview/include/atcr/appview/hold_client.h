@@ -39,6 +39,15 @@ struct PartUrl {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// A part's bytes: `length` bytes of the open file `fd` from `offset` (the upload spool). Over
+// http:// they are streamed from the file in 1 MiB pieces, so a part may be as large as the
+// receiver allows; over https they are read into memory first.
+struct PartBody {
+  int fd = -1;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
 struct UploadedPart {
   int part_number = 0;
   std::string etag;
@@ -68,10 +77,12 @@ class HoldClient {
   // kUnimplemented (the hold cannot presign) is a normal answer: use UploadPart then.
   Task<Result<PartUrl>> GetPartUploadUrl(HoldInfo hold, std::string token, std::string upload_id,
                                          int part_number);
+  // -> etag. A part the hold finds too large is kResourceExhausted (XRPC PayloadTooLarge).
   Task<Result<std::string>> UploadPart(HoldInfo hold, std::string token, std::string upload_id,
-                                       int part_number, std::string bytes);  // -> etag
-  // PUTs a part straight to object storage through a presigned URL; -> the ETag header.
-  Task<Result<std::string>> PutPresignedPart(PartUrl url, std::string bytes);
+                                       int part_number, PartBody body);
+  // PUTs a part through a part URL (object storage's presigned one, or one the hold signed
+  // for itself); -> the ETag header. HTTP 413 is kResourceExhausted (PayloadTooLarge).
+  Task<Result<std::string>> PutPresignedPart(PartUrl url, PartBody body);
   Task<Status> CompleteUpload(HoldInfo hold, std::string token, std::string upload_id,
                               oci::Digest digest, std::vector<UploadedPart> parts);
   Task<Status> AbortUpload(HoldInfo hold, std::string token, std::string upload_id);

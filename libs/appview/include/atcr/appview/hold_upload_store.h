@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -32,10 +33,11 @@ class HoldUploadStore : public registry::UploadStore,
   Task<Status> SendToHold(std::string did, std::string hold_did, std::string spool_path,
                           oci::Digest digest, uint64_t size);
 
-  // One part: through a URL from getPartUploadUrl while *presign holds (cleared for good when
-  // the hold offers none), else through uploadPart. Returns the part's ETag.
+  // One part: through `url` or a fresh one from getPartUploadUrl while *presign holds (cleared
+  // for good when the hold offers none), else through uploadPart. Returns the part's ETag.
   Task<Result<std::string>> SendPart(std::string did, HoldInfo hold, std::string upload_id,
-                                     int number, std::string bytes, bool* presign);
+                                     int number, PartBody body, bool* presign,
+                                     std::optional<PartUrl> url);
 
   struct State {
     Hasher hasher = Hasher(HashAlgorithm::kSha256);
@@ -47,6 +49,9 @@ class HoldUploadStore : public registry::UploadStore,
   friend class SpoolUpload;
   std::string SpoolPath(const std::string& id) const;
   void Release(const std::string& id, std::optional<State> state);
+  Task<Result<PartUrl>> PartUploadUrl(std::string did, HoldInfo hold, std::string upload_id,
+                                      int number);
+  void NoPresign(const std::string& hold_did, const Error& why);
 
   std::shared_ptr<AppViewServices> s_;
   std::mutex mu_;

@@ -31,6 +31,7 @@ class Profiles;
 struct AppViewServices {
   std::string default_hold_did;  // may be empty: then pushes need a profile defaultHold
   uint64_t upload_part_bytes = 16ull << 20;
+  uint64_t hold_part_bytes = 5ull << 30;  // parts that go to the hold itself, over http
   std::string uploads_dir;  // spooled upload bytes
   bool notify_pulls = true;
 
