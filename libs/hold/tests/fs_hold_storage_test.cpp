@@ -129,6 +129,47 @@ TEST_F(FsHoldStorageTest, BrokenPartLeavesNoTraceAndCanBeResent) {
   EXPECT_EQ(ReadBlob(data), data);
 }
 
+// Parts larger than one step of the receive/hash/write pipeline (1 MiB), with an odd tail,
+// on a durable store (writeback started as the part streams): the bytes and the digest known
+// from the ordered hash must be exactly those sent.
+TEST_F(FsHoldStorageTest, LargePartsStreamThroughThePipelineIntact) {
+  testing::TempDir durable_dir;
+  auto durable = CreateFsHoldStorage({.root = durable_dir.path(), .fsync = true});
+  ASSERT_TRUE(durable.ok()) << durable.error().message;
+  storage_ = *durable;
+  std::string a = Pattern(3 * 1024 * 1024 + 12345, 'a');
+  std::string b = Pattern(1024 * 1024, 'b');  // exactly one step
+  std::string all = a + b;
+  std::string id = Start(all);
+  StringBody body_a(a, 65536 + 17);  // reads that do not line up with the steps
+  auto e1 = RunSync(storage_->WritePart(id, 1, body_a));
+  StringBody body_b(b, 1 << 20);
+  auto e2 = RunSync(storage_->WritePart(id, 2, body_b));
+  ASSERT_TRUE(e1.ok() && e2.ok());
+  auto blob = Complete(id, all, {{1, *e1}, {2, *e2}});
+  ASSERT_TRUE(blob.ok()) << blob.error().message;
+  EXPECT_EQ(blob->size, all.size());
+  EXPECT_TRUE(ReadBlob(all) == all);
+}
+
+TEST_F(FsHoldStorageTest, PartBrokenInTheMiddleOfThePipelineLeavesNoTrace) {
+  std::string data = Pattern(2 * 1024 * 1024 + 999, 'p');
+  std::string id = Start(data);
+  auto broken = Part(id, 1, data, 1536 * 1024);  // while the first step is being written
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.error().code, ErrorCode::kUnavailable);
+  size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir_.path() + "/multipart/" + id)) {
+    files += e.path().filename() == "meta" ? 0 : 1;
+  }
+  EXPECT_EQ(files, 0u);
+  auto again = Part(id, 1, data);
+  ASSERT_TRUE(again.ok());
+  auto blob = Complete(id, data, {{1, *again}});
+  ASSERT_TRUE(blob.ok()) << blob.error().message;
+  EXPECT_TRUE(ReadBlob(data) == data);
+}
+
 TEST_F(FsHoldStorageTest, DigestMismatchDiscardsTheUpload) {
   std::string data = Pattern(5000, 'd');
   std::string id = Start(data);
