@@ -23,10 +23,9 @@ Error UploadUnknown(std::string_view id) {
   return NotFound("no upload session " + std::string(id), "BLOB_UPLOAD_UNKNOWN");
 }
 
-// initiateUpload with the user's service token. A hold that answers Forbidden (not crew yet) is
-// sent requestCrew once — a hold whose captain allows all crew takes any user, as ATCR's AppView
-// relies on — and the upload is tried again. Refusals (not crew and cannot join, over quota)
-// are DENIED, which clients do not retry; the quota one says so.
+// initiateUpload with the user's service token, joining the hold's crew first when the hold
+// asks for it (WithHoldTokenJoiningCrew). Refusals (not crew and cannot join, over quota) are
+// DENIED, which clients do not retry; the quota one says so.
 Task<Result<std::string>> InitiateJoiningCrew(AppViewServices& s, std::string did, HoldInfo hold,
                                               oci::Digest digest) {
   std::function<Task<Result<std::string>>(std::string)> initiate =
@@ -36,24 +35,8 @@ Task<Result<std::string>> InitiateJoiningCrew(AppViewServices& s, std::string di
     co_return co_await s.holds->InitiateUpload(std::move(h), std::move(token), std::move(d));
   };
   std::string lxm_initiate = "io.atcr.hold.initiateUpload";
-  auto upload_id = co_await WithHoldToken<std::string>(s, did, hold, lxm_initiate, initiate);
-  if (!upload_id.ok() && upload_id.error().wire == "Forbidden") {
-    std::function<Task<Result<boost::json::object>>(std::string)> join =
-        [&s, hold](std::string token) -> Task<Result<boost::json::object>> {
-      HoldInfo h = hold;
-      co_return co_await s.holds->RequestCrew(std::move(h), std::move(token));
-    };
-    std::string lxm_join = "io.atcr.hold.requestCrew";
-    auto joined =
-        co_await WithHoldToken<boost::json::object>(s, did, hold, lxm_join, std::move(join));
-    if (joined.ok()) {
-      spdlog::info("appview: {} joined the crew of hold {}", did, hold.did);
-      upload_id = co_await WithHoldToken<std::string>(s, did, hold, lxm_initiate, initiate);
-    } else {
-      spdlog::info("appview: {} may not write to hold {} and cannot join its crew: {}", did,
-                   hold.did, joined.error().message);
-    }
-  }
+  auto upload_id = co_await WithHoldTokenJoiningCrew<std::string>(s, did, hold, lxm_initiate,
+                                                                  std::move(initiate));
   if (upload_id.ok()) co_return upload_id;
   const Error& e = upload_id.error();
   bool refused = e.wire == "QuotaExceeded" || e.wire == "Forbidden" ||

@@ -437,8 +437,9 @@ Task<Status> PdsManifestStore::Put(const registry::ManifestPut& put) {
       };
       std::string did = owner.did;
       std::string lxm = "io.atcr.hold.notifyManifest";
+      // A push whose blobs were all mounted uploaded nothing, so the user may not be crew yet.
       auto notified =
-          co_await WithHoldToken<json::object>(*s_, did, *hold, lxm, std::move(call));
+          co_await WithHoldTokenJoiningCrew<json::object>(*s_, did, *hold, lxm, std::move(call));
       if (!notified.ok()) {
         if (notified.error().wire == "QuotaExceeded") {
           co_return Error(ErrorCode::kResourceExhausted,

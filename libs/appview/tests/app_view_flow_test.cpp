@@ -464,6 +464,37 @@ TEST_F(CrewOnlyHoldTest, APusherJoinsTheCrewOfAHoldThatAllowsAllCrew) {
   EXPECT_EQ(hold_->calls("io.atcr.hold.requestCrew"), 1);  // crew now: no second request
 }
 
+TEST_F(CrewOnlyHoldTest, APushOfMountedBlobsOnlyJoinsTheCrewAtNotifyManifest) {
+  StartAppView();
+  // bob pushes (and joins); alice mounts every blob from bob's repository, so she uploads
+  // nothing and the hold first hears of her at notifyManifest.
+  std::string bob_token = client_->Token("bob.test", "bob-app-pw",
+                                         {"repository:bob.test/base:pull,push"}, service());
+  std::string body = PushImage(bob_token, "bob.test/base", "v1", "mounted");
+  ASSERT_TRUE(hold_->IsCrew(bob_));
+  ASSERT_FALSE(hold_->IsCrew(alice_));
+  std::string token = client_->Token(
+      "alice.test", "alice-app-pw",
+      {"repository:alice.test/app:pull,push", "repository:bob.test/base:pull"}, service());
+  json::value m = json::parse(body);
+  std::vector<std::string> digests = {std::string(m.at("config").at("digest").as_string())};
+  for (const auto& l : m.at("layers").as_array()) {
+    digests.emplace_back(l.at("digest").as_string());
+  }
+  int initiated = hold_->calls("io.atcr.hold.initiateUpload");
+  for (const std::string& d : digests) {
+    Reply r = client_->Do(net::Method::kPost,
+                          "/v2/alice.test/app/blobs/uploads/?mount=" + d + "&from=bob.test/base",
+                          token);
+    ASSERT_EQ(r.status, 201) << d << " " << r.body;
+  }
+  EXPECT_EQ(hold_->calls("io.atcr.hold.initiateUpload"), initiated);
+  Reply put = client_->PutManifest(token, "alice.test/app", "latest", body);
+  EXPECT_EQ(put.status, 201) << put.body;
+  EXPECT_TRUE(hold_->IsCrew(alice_));
+  EXPECT_EQ(client_->GetManifest(token, "alice.test/app", "latest").body, body);
+}
+
 class ClosedHoldTest : public AppViewFlowTest {
  protected:
   FakeHold::Options HoldOptions() override {

@@ -395,7 +395,7 @@ class FakeHold {
     bool part_put_only = false;    // uploadPart answers 405 to POST
     uint64_t max_part_bytes = 0;   // uploadPart: 413 PayloadTooLarge above this, unread; 0 = none
     uint64_t quota_bytes = 0;      // notifyManifest(push): QuotaExceeded above this; 0 = none
-    bool crew_only = false;        // initiateUpload: 403 Forbidden unless the caller is crew
+    bool crew_only = false;        // initiateUpload, notifyManifest(push): 403 unless crew
     bool allow_all_crew = true;    // requestCrew makes the caller crew (else RegistrationDisabled)
     std::shared_ptr<identity::Resolver> verify_with;  // null: signatures not checked
   };
@@ -529,6 +529,11 @@ class FakeHold {
         [self](net::Request&, json::value b) -> net::Task<net::Response> {
           std::lock_guard lock(self->mu_);
           const json::object& o = b.as_object();
+          if (self->options_.crew_only && Str(o, "operation") == "push" &&
+              self->crew_.count(self->issuers_.back()) == 0) {
+            co_return net::XrpcErrorResponse(403, "Forbidden",
+                                             self->issuers_.back() + " may not write to this hold");
+          }
           if (self->options_.quota_bytes > 0 && Str(o, "operation") == "push") {
             uint64_t total = 0;
             if (const auto* m = o.if_contains("manifest"); m && m->as_object().contains("layers")) {

@@ -65,6 +65,23 @@ Task<Result<T>> WithHoldToken(AppViewServices& s, std::string did, HoldInfo hold
   }
 }
 
+// Sends io.atcr.hold.requestCrew for `did` (self-service: blob:read and blob:write). A hold
+// whose captain allows all crew takes any authenticated user, as ATCR's AppView relies on.
+Task<Status> JoinHoldCrew(AppViewServices& s, std::string did, HoldInfo hold);
+
+// WithHoldToken for a write method: when the hold answers Forbidden (the user is not in its
+// crew yet), the user asks to join once and the call runs again.
+template <typename T>
+Task<Result<T>> WithHoldTokenJoiningCrew(AppViewServices& s, std::string did, HoldInfo hold,
+                                         std::string lxm,
+                                         std::function<Task<Result<T>>(std::string token)> call) {
+  Result<T> r = co_await WithHoldToken<T>(s, did, hold, lxm, call);
+  if (r.ok() || r.error().wire != "Forbidden") co_return r;
+  Status joined = co_await JoinHoldCrew(s, did, hold);
+  if (!joined.ok()) co_return r;
+  co_return co_await WithHoldToken<T>(s, did, hold, lxm, call);
+}
+
 class Profiles {
  public:
   Profiles(AppViewServices* services, std::chrono::seconds ttl = std::chrono::seconds(60));
