@@ -27,7 +27,9 @@ Status Check(const Value& v, std::string& path) {
       const auto& list = v.as_list();
       for (size_t i = 0; i < list.size(); ++i) {
         size_t mark = path.size();
-        path += "[" + std::to_string(i) + "]";
+        path += '[';  // three appends: GCC 12 -O3 warns (-Wrestrict) on "[" + to_string(i)
+        path += std::to_string(i);
+        path += ']';
         ATCR_TRY(Check(list[i], path));
         path.resize(mark);
       }

@@ -50,7 +50,9 @@ class JsonReader {
         list.reserve(a.size());
         for (size_t i = 0; i < a.size(); ++i) {
           size_t mark = path_.size();
-          path_ += "[" + std::to_string(i) + "]";
+          path_ += '[';  // not "[" + to_string(i): GCC 12 -O3 -Wrestrict false positive
+          path_ += std::to_string(i);
+          path_ += ']';
           ATCR_ASSIGN_OR_RETURN(Value item, Convert(a[i], depth + 1));
           path_.resize(mark);
           list.push_back(std::move(item));
