@@ -37,6 +37,7 @@ bench: build
 	bench/run
 	BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) bench/atproto/run.sh
 	BUILD_DIR=$(BUILD_DIR) bench/pds/run.sh
+	BUILD_DIR=$(BUILD_DIR) bench/hold/run.sh
 	BUILD_DIR=$(BUILD_DIR) bench/appview/run.sh
 
 format:
