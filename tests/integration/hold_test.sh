@@ -16,8 +16,9 @@
 #   period, a dry run lists exactly the orphans and a real run deletes them: every blob a
 #   recorded push names survives, an upload in flight survives and completes;
 # - a second hold with registration.did_method: plc registers a did:plc in the reference PLC
-#   (document with #atcr_hold and #atproto_pds), accepts reference-PDS tokens for that DID,
-#   refuses ones for the other hold, and keeps its DID over a restart.
+#   (document with #atcr_hold and #atproto_pds), accepts reference-PDS tokens for that DID
+#   (the same one twice: it runs with server.allow_token_reuse), refuses ones for the other
+#   hold, and keeps its DID over a restart.
 source "$(dirname "$0")/lib/common.sh"
 BIN=${1:?usage: $0 ATCR_BINARY}
 BIN=$(realpath "$BIN")
@@ -358,7 +359,8 @@ pass "clean shutdown"
 HOLD2_PORT=$(free_port)
 HOLD2_URL="http://127.0.0.1:$HOLD2_PORT"
 sed -e "s|127.0.0.1:$HOLD_PORT|127.0.0.1:$HOLD2_PORT|g" -e "s|$W/hold\"|$W/hold-plc\"|" \
-  -e 's|^registration:|registration:\n  did_method: plc|' "$W/hold.yaml" >"$W/hold-plc.yaml"
+  -e 's|^registration:|registration:\n  did_method: plc|' \
+  -e 's|^server:|server:\n  allow_token_reuse: true|' "$W/hold.yaml" >"$W/hold-plc.yaml"
 grep -q "did_method: plc" "$W/hold-plc.yaml" || fail "hold-plc.yaml: $(cat "$W/hold-plc.yaml")"
 E2E_LOGS+=("$W/hold-plc.log")
 "$BIN" hold serve --config "$W/hold-plc.yaml" >>"$W/hold-plc.log" 2>&1 &
@@ -381,6 +383,9 @@ PY
 pass "the reference PLC serves $HOLD2_DID with #atcr_hold and #atproto_pds at $HOLD2_URL"
 T=$(token owner io.atcr.hold.initiateUpload "$HOLD2_DID") || fail "getServiceAuth for $HOLD2_DID"
 expect_eq "initiateUpload on the did:plc hold with a reference-PDS token" 200 \
+  "$(HOLD_URL=$HOLD2_URL call POST io.atcr.hold.initiateUpload "$T" "{\"digest\":\"$DIGEST\"}")"
+# This hold has server.allow_token_reuse (for AppViews that cache tokens): the same token again.
+expect_eq "the same token again on a hold with allow_token_reuse" 200 \
   "$(HOLD_URL=$HOLD2_URL call POST io.atcr.hold.initiateUpload "$T" "{\"digest\":\"$DIGEST\"}")"
 T=$(token owner io.atcr.hold.initiateUpload) || fail "getServiceAuth"
 expect_eq "a token for the did:web hold is refused by the did:plc hold" 401 \

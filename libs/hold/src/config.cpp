@@ -95,6 +95,7 @@ const std::vector<Key>& Keys() {
       {"server.url_expiry", Duration(&HoldConfig::url_expiry_seconds)},
       {"server.max_part_size", Size(&HoldConfig::max_part_bytes)},
       {"server.token_clock_skew", Duration(&HoldConfig::token_clock_skew_seconds)},
+      {"server.allow_token_reuse", Bool(&HoldConfig::allow_token_reuse)},
       {"server.plc_directory_url", String(&HoldConfig::plc_directory_url)},
       {"storage.driver", String(&HoldConfig::storage_driver)},
       {"storage.root", String(&HoldConfig::storage_root)},
@@ -429,6 +430,10 @@ std::string DefaultHoldConfigYaml() {
        "  max_part_size: 5GiB\n"
        "  # Tolerance for exp/iat of service-auth tokens.\n"
        "  token_clock_skew: 30s\n"
+       "  # Accept a service token again while it lives. Off: each token's jti is accepted\n"
+       "  # once (replay protection; atcr's AppView asks for a fresh token per call). On: for\n"
+       "  # AppViews that cache a token per user and hold, as ATCR's Go AppView does.\n"
+    << "  allow_token_reuse: " << b(d.allow_token_reuse) << "\n"
        "  # PLC directory for resolving did:plc token issuers (and registering the hold's\n"
        "  # did:plc with registration.did_method: plc).\n"
     << "  plc_directory_url: " << d.plc_directory_url << "\n"

@@ -613,6 +613,7 @@ Result<std::unique_ptr<Hold>> Hold::Create(HoldConfig config, HoldDeps deps) {
   ServiceAuthOptions auth;
   auth.audience = impl->identity.did;
   auth.clock_skew_seconds = impl->config.token_clock_skew_seconds;
+  auth.allow_reuse = impl->config.allow_token_reuse;
   if (impl->clock) auth.now = impl->clock;
   impl->verifier = std::make_unique<ServiceAuthVerifier>(auth, std::move(deps.did_source));
   impl->signer = std::make_unique<UrlSigner>(std::move(deps.url_signing_key), impl->clock);

@@ -165,7 +165,7 @@ net::Task<Result<ServiceCaller>> ServiceAuthVerifier::Verify(std::string token, 
   caller.exp = *exp;
   if (caller.jti.empty()) {
     if (m.options.require_jti) co_return AuthError("BadJwt", "missing jti claim");
-  } else if (!m.RememberJti(iss, caller.jti, *exp)) {
+  } else if (!m.options.allow_reuse && !m.RememberJti(iss, caller.jti, *exp)) {
     co_return AuthError("BadJwt", "token replayed: jti " + caller.jti + " was already used");
   }
   co_return caller;

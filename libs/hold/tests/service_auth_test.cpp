@@ -173,6 +173,23 @@ TEST_F(ServiceAuthTest, RejectsReplayWhileAlive) {
   EXPECT_EQ(Wire(Verify(Token(alice_))), "ok");
 }
 
+TEST_F(ServiceAuthTest, ReuseIsAcceptedOnlyWhenConfigured) {
+  ServiceAuthOptions o;
+  o.audience = kHold;
+  o.now = [this] { return now_.load(); };
+  o.allow_reuse = true;
+  verifier_ = std::make_unique<ServiceAuthVerifier>(o, dir_.Source());
+  std::string token = Token(alice_);
+  EXPECT_EQ(Wire(Verify(token)), "ok");
+  EXPECT_EQ(Wire(Verify(token)), "ok");
+  EXPECT_EQ(verifier_->replay_cache_size(), 0u);
+  // Everything else is still checked: a wrong method, and the token once it has expired.
+  EXPECT_EQ(Wire(Verify(Token(alice_, kAlice, kHold, "io.atcr.hold.completeUpload"))),
+            "BadJwtLexiconMethod");
+  now_ = kNow + 3600 * 2;
+  EXPECT_NE(Wire(Verify(token)), "ok");
+}
+
 TEST_F(ServiceAuthTest, ForgedTokenDoesNotPoisonTheReplayCache) {
   PrivateKey mallory = PrivateKey::Generate(KeyType::kK256);
   EXPECT_EQ(Wire(Verify(Token(mallory))), "BadJwtSignature");

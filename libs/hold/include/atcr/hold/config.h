@@ -42,6 +42,8 @@ struct HoldConfig {
   int64_t url_expiry_seconds = 15 * 60;  // lifetime of presigned and hold-signed URLs
   uint64_t max_part_bytes = uint64_t{5} << 30;  // one uploadPart body
   int64_t token_clock_skew_seconds = 30;
+  // Accept a service token more than once while it lives (ATCR's Go AppView caches them).
+  bool allow_token_reuse = false;
   // Where did:plc token issuers are resolved (and, with did_method plc, where the hold's own
   // DID is registered).
   std::string plc_directory_url = "https://plc.directory";

@@ -35,6 +35,9 @@ struct ServiceAuthOptions {
   size_t replay_cache_capacity = 200000;
   // Tokens without jti cannot be replay-checked; refuse them when true.
   bool require_jti = false;
+  // Accept a token again while it lives (no replay check), for AppViews that cache service
+  // tokens per user and hold as ATCR's Go AppView does. Off by default.
+  bool allow_reuse = false;
   // A signature failure refreshes an issuer's document at most this often.
   int64_t refresh_min_interval_seconds = 5;
   std::function<int64_t()> now;  // unix seconds; empty = the real clock
