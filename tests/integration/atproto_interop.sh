@@ -51,20 +51,7 @@ flip_byte() { # flip_byte FILE OFFSET
 }
 
 # ---------------------------------------------------------------- peers
-expect_ok "tests/peers/bootstrap-npm" "$PEERS/bootstrap-npm"
-PLC_PORT=$(free_port)
-PDS_PORT=$(free_port)
-while [ "$PDS_PORT" = "$PLC_PORT" ]; do PDS_PORT=$(free_port); done
-state="$W/peers"
-on_exit "PDS_STATE='$state' '$PEERS/stop-pds.sh'"
-E2E_LOGS+=("$state/pds.log" "$state/plc.log" "$W/start.err")
-if ! PLC_PORT=$PLC_PORT PDS_PORT=$PDS_PORT PDS_STATE=$state "$PEERS/start-pds.sh" >"$W/peers.env" 2>"$W/start.err"; then
-  fail "reference PLC :$PLC_PORT + PDS :$PDS_PORT did not start"
-fi
-# shellcheck disable=SC1091
-. "$W/peers.env"
-export PDS_URL PLC_URL
-pass "reference PLC at $PLC_URL, PDS at $PDS_URL"
+start_reference_peers
 
 handle=interop.test
 expect_ok "create account $handle" client create-account --handle $handle --password interop-pw
@@ -285,19 +272,8 @@ pass "resolve of an unknown DID fails (exit $RC): $ERR"
 # ---------------------------------------------------------------- legacy DID documents
 # The stock @did-plc/server 0.0.1 serves the old shape (#atproto as EcdsaSecp256k1VerificationKey2019
 # with a raw 65-byte key); atcr must find the same key there.
-PDS_STATE="$state" "$PEERS/stop-pds.sh" >/dev/null 2>&1 || true
-PLC_PORT=$(free_port)
-PDS_PORT=$(free_port)
-while [ "$PDS_PORT" = "$PLC_PORT" ]; do PDS_PORT=$(free_port); done
-state="$W/peers-legacy"
-on_exit "PDS_STATE='$state' '$PEERS/stop-pds.sh'"
-E2E_LOGS+=("$state/pds.log" "$state/plc.log")
-if ! PLC_LEGACY_DIDDOC=1 PLC_PORT=$PLC_PORT PDS_PORT=$PDS_PORT PDS_STATE=$state "$PEERS/start-pds.sh" >"$W/peers.env" 2>"$W/start.err"; then
-  fail "reference PLC (legacy DID documents) + PDS did not start"
-fi
-# shellcheck disable=SC1091
-. "$W/peers.env"
-export PDS_URL PLC_URL
+PDS_STATE="$PEERS_STATE" "$PEERS/stop-pds.sh" >/dev/null 2>&1 || true
+PLC_LEGACY_DIDDOC=1 start_reference_peers "$W/peers-legacy"
 client create-account --handle legacy.test --password legacy-pw >"$W/legacy.json" || fail "create account legacy.test"
 did=$(json_query 'd["did"]' <"$W/legacy.json")
 signing_key=$(json_query 'd["signingKey"]' <"$W/legacy.json")

@@ -29,19 +29,7 @@ PEERS="$ROOT/tests/peers"
 W=$E2E_WORK
 
 # ---------------------------------------------------------------- reference PLC + PDS
-expect_ok "tests/peers/bootstrap-npm" "$PEERS/bootstrap-npm"
-PLC_PORT=$(free_port)
-PDS_PORT=$(free_port)
-while [ "$PDS_PORT" = "$PLC_PORT" ]; do PDS_PORT=$(free_port); done
-state="$W/peers"
-on_exit "PDS_STATE='$state' '$PEERS/stop-pds.sh'"
-E2E_LOGS+=("$state/pds.log" "$state/plc.log" "$W/start.err")
-if ! PLC_PORT=$PLC_PORT PDS_PORT=$PDS_PORT PDS_STATE=$state "$PEERS/start-pds.sh" >"$W/peers.env" 2>"$W/start.err"; then
-  fail "reference PLC :$PLC_PORT + PDS :$PDS_PORT did not start"
-fi
-# shellcheck disable=SC1091
-. "$W/peers.env"
-pass "reference PLC at $PLC_URL, PDS at $PDS_URL"
+start_reference_peers
 
 client() { node "$PEERS/pds-client.mjs" --pds "$PDS_URL" --plc "$PLC_URL" "$@"; }
 client create-account --handle captain-e2e.test --password owner-pw-1 >"$W/owner.json" || fail "create owner"

@@ -85,17 +85,7 @@ push() { # push WHAT USER:PASS SRC_LAYOUT:TAG REF
 }
 
 # ================================================================ phase 1: the reference PDS
-expect_ok "tests/peers/bootstrap-npm" "$PEERS/bootstrap-npm"
-PLC_PORT=$(free_port)
-PDS_PORT=$(other_port "$PLC_PORT")
-state="$W/peers"
-on_exit "PDS_STATE='$state' '$PEERS/stop-pds.sh'"
-E2E_LOGS+=("$state/pds.log" "$state/plc.log" "$W/start.err")
-PLC_PORT=$PLC_PORT PDS_PORT=$PDS_PORT PDS_STATE=$state "$PEERS/start-pds.sh" >"$W/peers.env" 2>"$W/start.err" \
-  || fail "reference PLC :$PLC_PORT + PDS :$PDS_PORT did not start"
-# shellcheck disable=SC1091
-. "$W/peers.env"
-pass "reference PLC at $PLC_URL, PDS at $PDS_URL"
+start_reference_peers
 
 # new_account PDS_URL HANDLE: createAccount + createAppPassword with curl (no node start-up per
 # call); sets ACC_DID and ACC_APP.
@@ -347,7 +337,7 @@ log "phase 1 took $(($(date +%s) - T0)) s"
 
 # ================================================================ phase 2: atcr's PLC and PDS
 T1=$(date +%s)
-PDS_STATE="$state" "$PEERS/stop-pds.sh"
+PDS_STATE="$PEERS_STATE" "$PEERS/stop-pds.sh"
 stop_clean "phase 1 AppView" "$AV_PID"
 stop_clean "phase 1 hold" "$HOLD_PID"
 

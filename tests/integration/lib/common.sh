@@ -87,6 +87,29 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# start_reference_peers [STATE_DIR]: the reference PLC + PDS from npm (tests/peers/start-pds.sh)
+# on two free ports, stopped on exit. Sets PLC_PORT, PDS_PORT, PEERS_STATE (default
+# $E2E_WORK/peers) and, from start-pds.sh's output, PLC_URL and PDS_URL (exported). Other
+# start-pds.sh settings (PLC_LEGACY_DIDDOC=1, ...) come from the caller's environment.
+start_reference_peers() {
+  local peers
+  peers=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../peers" && pwd)
+  PEERS_STATE=${1:-$E2E_WORK/peers}
+  expect_ok "tests/peers/bootstrap-npm" "$peers/bootstrap-npm"
+  PLC_PORT=$(free_port)
+  PDS_PORT=$(free_port)
+  while [ "$PDS_PORT" = "$PLC_PORT" ]; do PDS_PORT=$(free_port); done
+  on_exit "PDS_STATE='$PEERS_STATE' '$peers/stop-pds.sh'"
+  E2E_LOGS+=("$PEERS_STATE/pds.log" "$PEERS_STATE/plc.log" "$E2E_WORK/start.err")
+  PLC_PORT=$PLC_PORT PDS_PORT=$PDS_PORT PDS_STATE=$PEERS_STATE "$peers/start-pds.sh" \
+    >"$E2E_WORK/peers.env" 2>"$E2E_WORK/start.err" ||
+    fail "reference PLC :$PLC_PORT + PDS :$PDS_PORT did not start"
+  # shellcheck disable=SC1091
+  . "$E2E_WORK/peers.env"
+  export PDS_URL PLC_URL
+  pass "reference PLC at $PLC_URL, PDS at $PDS_URL"
+}
+
 # stop_pid PID [SECONDS]: SIGTERM, then SIGKILL after SECONDS (default 10). Returns the exit status
 # when PID is our child, 0 otherwise.
 stop_pid() {
