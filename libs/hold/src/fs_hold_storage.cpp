@@ -145,10 +145,7 @@ class FsHoldStorage final : public HoldStorage {
   bool can_presign() const override { return false; }
 
   net::Task<Result<StoredBlob>> Stat(oci::Digest digest) override {
-    co_return co_await internal::Blocking([&]() -> Result<StoredBlob> {
-      ATCR_ASSIGN_OR_RETURN(auto info, blobs_->Stat(digest));
-      return StoredBlob{info.digest, info.size, info.modified_unix};
-    });
+    co_return co_await internal::Blocking([&] { return blobs_->Stat(digest); });
   }
 
   net::Task<Result<storage::BlobRead>> Open(oci::Digest digest) override {
@@ -164,13 +161,7 @@ class FsHoldStorage final : public HoldStorage {
   }
 
   net::Task<Result<std::vector<StoredBlob>>> List() override {
-    co_return co_await internal::Blocking([&]() -> Result<std::vector<StoredBlob>> {
-      ATCR_ASSIGN_OR_RETURN(auto infos, blobs_->List());
-      std::vector<StoredBlob> out;
-      out.reserve(infos.size());
-      for (auto& i : infos) out.push_back(StoredBlob{i.digest, i.size, i.modified_unix});
-      return out;
-    });
+    co_return co_await internal::Blocking([&] { return blobs_->List(); });
   }
 
   net::Task<Result<std::string>> StartUpload(oci::Digest digest) override {

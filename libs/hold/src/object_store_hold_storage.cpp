@@ -52,7 +52,7 @@ class ObjectStoreHoldStorage final : public HoldStorage {
     co_return co_await internal::Blocking([&]() -> Result<StoredBlob> {
       auto info = store_->Stat(digest);
       if (!info.ok()) return Translate(std::move(info).error());
-      return StoredBlob{info->digest, info->size, info->modified_unix};
+      return std::move(info).value();
     });
   }
 
@@ -74,13 +74,7 @@ class ObjectStoreHoldStorage final : public HoldStorage {
   }
 
   net::Task<Result<std::vector<StoredBlob>>> List() override {
-    co_return co_await internal::Blocking([&]() -> Result<std::vector<StoredBlob>> {
-      ATCR_ASSIGN_OR_RETURN(auto infos, store_->List());
-      std::vector<StoredBlob> out;
-      out.reserve(infos.size());
-      for (auto& i : infos) out.push_back(StoredBlob{i.digest, i.size, i.modified_unix});
-      return out;
-    });
+    co_return co_await internal::Blocking([&] { return store_->List(); });
   }
 
   net::Task<Result<std::string>> StartUpload(oci::Digest digest) override {
@@ -119,7 +113,7 @@ class ObjectStoreHoldStorage final : public HoldStorage {
     co_return co_await internal::Blocking([&]() -> Result<StoredBlob> {
       auto info = store_->CompletePartUpload(upload_id, digest, std::move(infos));
       if (!info.ok()) return Translate(std::move(info).error());
-      return StoredBlob{info->digest, info->size, info->modified_unix};
+      return std::move(info).value();
     });
   }
 

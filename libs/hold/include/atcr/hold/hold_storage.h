@@ -24,11 +24,8 @@ namespace atcr::hold {
 
 inline constexpr int kMaxPartNumber = 10000;
 
-struct StoredBlob {
-  oci::Digest digest;
-  uint64_t size = 0;
-  int64_t modified_unix = 0;
-};
+// A stored blob: digest, size, modification time (storage's own description of a blob).
+using StoredBlob = storage::BlobInfo;
 
 struct PartRef {
   int part_number = 0;
